@@ -1,0 +1,100 @@
+# slurm-sandbox — build, test and install.
+#   make                 build everything (-Wall -Wextra -Werror)
+#   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
+#   make check-asan      the same suite against an ASan+UBSan build
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+SYSCONFDIR ?= $(PREFIX)/etc
+SLURM_PLUGINDIR ?= $(PREFIX)/lib/slurm
+DOCDIR     ?= $(PREFIX)/share/doc/slurm-sandbox
+DESTDIR    ?=
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+DEFS     := -D_GNU_SOURCE \
+            -DSBX_DEFAULT_CONFIG='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
+            -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
+ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(SANFLAGS) $(CFLAGS) -Ilib
+LDLIBS_ALL := -linih -lseccomp -lcap
+ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
+
+LIB_SRC    := $(wildcard lib/*.c)
+HELPER_SRC := $(wildcard helper/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+PLUGIN_SRC := $(wildcard plugin/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+PLUGIN_OBJ := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+LIBSANDBOX := $(BUILD)/libsandbox.a
+HELPER     := $(BUILD)/sandbox-helper
+SANDBOX_RUN:= $(BUILD)/sandbox-run
+PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
+PROBE      := $(BUILD)/tests/sbx-probe
+
+all: $(HELPER) $(SANDBOX_RUN) $(PLUGIN)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h helper/*.h cli/*.h plugin/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSANDBOX): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(HELPER): $(HELPER_OBJ) $(LIBSANDBOX)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(SANDBOX_RUN): $(CLI_OBJ) $(LIBSANDBOX)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The plugin resolves Slurm's symbols from slurmstepd/srun at load time.
+$(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBSANDBOX)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ $(LDLIBS_ALL)
+
+# A static probe copied into test images (syscalls, fds, /proc/self/status).
+$(PROBE): tests/lib/sbx-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSANDBOX)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBSANDBOX) $(LDLIBS_ALL) -lcmocka
+
+unit: $(UNIT_BIN)
+
+check: all unit $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/run-all
+
+check-asan:
+	$(MAKE) SANITIZE=1 check
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/slurm $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(SANDBOX_RUN) $(DESTDIR)$(BINDIR)/sandbox-run
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/sandbox-helper
+	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all unit check check-asan install clean

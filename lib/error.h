@@ -1,0 +1,29 @@
+/* Errors are values: library functions return -1 and fill a struct sbx_err;
+ * only front ends (sandbox-run, the plugin) decide how to print it. */
+#ifndef SBX_ERROR_H
+#define SBX_ERROR_H
+
+#include <stddef.h>
+
+#define SBX_ERR_MAX 1024
+
+struct sbx_err {
+	int errnum;              /* errno of the failing call, 0 if none */
+	char msg[SBX_ERR_MAX];   /* "<step> <input>: <reason> (<hint>)", no prefix */
+};
+
+/* Format the message; a ": strerror" part is added when errnum != 0 and the
+ * hint (may be NULL) is appended in parentheses. Always returns -1. */
+int sbx_err_set(struct sbx_err *err, int errnum, const char *hint,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Like sbx_err_set with errnum = errno. */
+int sbx_err_sys(struct sbx_err *err, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void sbx_err_clear(struct sbx_err *err);
+
+/* The one-line, user-facing form: "sandbox: <msg>". */
+const char *sbx_err_line(const struct sbx_err *err, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,60 @@
+/* The plan: one plain description of the sandbox, made from the site policy
+ * and the user's request and validated as a whole before any namespace or
+ * mount exists (the bubblewrap way). The helper executes it step by step. */
+#ifndef SBX_PLAN_H
+#define SBX_PLAN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+#include "policy.h"
+#include "request.h"
+#include "strv.h"
+
+struct sbx_bind {
+	char *src;      /* absolute, symlinks resolved on the host */
+	char *dst;      /* absolute, normalised; resolved inside the new root at mount time */
+	int readonly;
+};
+
+struct sbx_plan {
+	char *image;              /* absolute directory, symlinks resolved */
+	int writable;
+	uint64_t writable_size;
+	uint64_t tmp_size;
+	int remap_root;
+	enum sbx_net net;
+	char *hostname;           /* NULL: keep the host's */
+	enum sbx_sys sys;
+	enum sbx_share tmp;
+	enum sbx_share shm;
+	struct sbx_bind *binds;
+	size_t n_binds;
+	char *workdir;            /* NULL: the caller's cwd if it exists inside, else / */
+
+	int env_clean;
+	struct sbx_strv env_keep; /* names or globs taken from the caller's environment */
+	struct sbx_strv env_set;  /* "NAME=VALUE" set inside */
+
+	int seccomp;
+	struct sbx_strv seccomp_deny;    /* final deny list (syscall names) */
+	uint64_t caps;            /* bit mask of capabilities kept (CAP_* numbers) */
+
+	uid_t uid;                /* the caller's ids, mapped into the sandbox */
+	gid_t gid;
+	char *user;               /* login name for passwd, HOME, USER */
+	char *home;
+	char *shell;
+};
+
+/* The default deny list of the seccomp filter (NULL-terminated). */
+extern const char *const sbx_seccomp_default_deny[];
+
+/* Check the request against the policy and resolve it. Every refusal names
+ * the input and the policy key, e.g.
+ *   "--net host: refused by site policy (namespaces.allow_net_host = no in FILE)" */
+int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_plan *plan, struct sbx_err *err);
+void sbx_plan_free(struct sbx_plan *plan);
+
+#endif

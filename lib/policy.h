@@ -1,0 +1,83 @@
+/* The site policy: defaults and limits set by the admin in an INI file
+ * (parsed with inih). Users may only tighten what it allows. */
+#ifndef SBX_POLICY_H
+#define SBX_POLICY_H
+
+#include <stdint.h>
+#include "error.h"
+#include "strv.h"
+
+#ifndef SBX_DEFAULT_CONFIG
+#define SBX_DEFAULT_CONFIG "/usr/local/etc/slurm/sandbox.conf"
+#endif
+
+enum sbx_net { SBX_NET_UNSET = 0, SBX_NET_NONE, SBX_NET_HOST };
+enum sbx_sys { SBX_SYS_RO = 0, SBX_SYS_NONE };
+enum sbx_share { SBX_SHARE_PRIVATE = 0, SBX_SHARE_HOST };
+
+struct sbx_policy {
+	char *path;                    /* file it was read from; NULL = built-in */
+
+	/* [images] */
+	struct sbx_strv image_paths;   /* allowed = dirs images must be inside */
+
+	/* [mounts] */
+	struct sbx_strv mount_sources; /* allowed_sources = dirs bind sources must be inside */
+	int mount_home;                /* mount_home = yes|no (default for --mount-home) */
+	int allow_mount_home;          /* allow_mount_home */
+
+	/* [rootfs] */
+	int writable;                  /* writable = yes|no: the default mode */
+	int allow_writable;            /* allow_writable */
+	uint64_t writable_size;        /* writable_size: tmpfs cap of the writable layer */
+	uint64_t tmp_size;             /* tmp_size: size of the sandbox's /tmp tmpfs */
+	enum sbx_sys sys;              /* sys = ro|none */
+	enum sbx_share tmp;            /* tmp = private|host (host: the caller's /tmp) */
+	enum sbx_share shm;            /* shm = private|host (host: the caller's /dev/shm) */
+
+	/* [namespaces] */
+	enum sbx_net net;              /* net = none|host (default) */
+	int allow_net_host;            /* allow_net_host */
+	char *hostname;                /* hostname = NAME; NULL/empty: keep the host's */
+	int allow_hostname;            /* allow_hostname: may users choose one */
+	int remap_root;                /* remap_root = yes|no (default) */
+	int allow_remap_root;          /* allow_remap_root */
+
+	/* [environment] */
+	int env_clean;                 /* clean = yes|no */
+	struct sbx_strv env_passthrough; /* passthrough = NAME or glob (SLURM_*) list */
+	int allow_user_env;            /* allow_user_env: may users add --env */
+
+	/* [security] */
+	struct sbx_strv capabilities;  /* capabilities = CAP_X list kept inside (default none) */
+	int seccomp;                   /* seccomp = yes|no */
+	struct sbx_strv seccomp_allow; /* seccomp_allow = syscalls removed from the default deny list */
+	struct sbx_strv seccomp_deny;  /* seccomp_deny = syscalls added to it */
+};
+
+/* Built-in defaults (used when no file exists at the default path). */
+int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err);
+
+/* Read path over the defaults. explicit_path: 1 when the user named the file
+ * (a missing file is then an error); 0 for the compiled-in default path,
+ * where a missing file means built-in defaults.
+ * Errors: "FILE:LINE: <what> (<hint>)" in err; no partial policy is kept. */
+int sbx_policy_load(struct sbx_policy *pol, const char *path, int explicit_path,
+		    struct sbx_err *err);
+
+void sbx_policy_free(struct sbx_policy *pol);
+
+/* Parse "yes|no|true|false|1|0|on|off"; returns 0/1, or -1 when invalid. */
+int sbx_parse_bool(const char *s);
+
+/* Sizes: "4096", "64k", "512M", "2G", "1T" (binary units, optional "B"/"iB"
+ * suffix, case-insensitive). Rejects empty, negative, fractions, overflow. */
+int sbx_parse_size(const char *s, uint64_t *out, struct sbx_err *err);
+
+/* 1 when path (absolute, normalised) is dir or below it. */
+int sbx_path_within(const char *path, const char *dir);
+
+/* 1 when path lies within any entry of dirs ("/" allows everything). */
+int sbx_path_allowed(const char *path, const struct sbx_strv *dirs);
+
+#endif
