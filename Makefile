@@ -33,7 +33,8 @@ LDLIBS_ALL := -linih -lseccomp -lcap
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRC    := $(wildcard lib/*.c)
-HELPER_SRC := $(wildcard helper/*.c)
+SHIM_SRC   := helper/shim.c helper/shim-main.c lib/caps.c lib/config.c lib/error.c
+HELPER_SRC := $(filter-out helper/shim.c helper/shim-main.c,$(wildcard helper/*.c))
 CLI_SRC    := $(wildcard cli/*.c)
 PLUGIN_SRC := $(wildcard plugin/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -46,21 +47,29 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 LIBSANDBOX := $(BUILD)/libsandbox.a
 HELPER     := $(BUILD)/sandbox-helper
+SHIM       := $(BUILD)/sandbox-exec
 SANDBOX_RUN:= $(BUILD)/sandbox-run
 PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
 PROBE      := $(BUILD)/tests/sbx-probe
 
-all: $(HELPER) $(SANDBOX_RUN) $(PLUGIN)
+all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN)
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h helper/*.h cli/*.h plugin/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBSANDBOX): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(HELPER): $(HELPER_OBJ) $(LIBSANDBOX)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The shim runs inside images that may have no libc at all: static, and
+# without sanitizers (ASan cannot link statically).
+$(SHIM): $(SHIM_SRC) $(wildcard lib/*.h helper/*.h)
+	$(CC) $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(DEFS) $(CFLAGS) -Ilib -static \
+		-o $@ $(SHIM_SRC) -lcap
 
 $(SANDBOX_RUN): $(CLI_OBJ) $(LIBSANDBOX)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -90,6 +99,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/slurm $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(SANDBOX_RUN) $(DESTDIR)$(BINDIR)/sandbox-run
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/sandbox-helper
+	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)

@@ -2,7 +2,7 @@
  *   1. sbx_sandbox_start: spawn sandbox-helper, which builds the sandbox and
  *      leaves a pid-1 init holding it; wait until it reports ready.
  *   2. sbx_sandbox_join (in each task process): setns into the sandbox's
- *      namespaces, user first, and chdir to the workdir.
+ *      namespaces through the helper's /proc/PID/ns, user first, and chdir.
  *   3. exec SBX_SHIM_PATH with the original argv[0] in SBX_ENV_ARGV0: the shim
  *      forks the command into the pid namespace, applies the environment,
  *      capabilities, no_new_privs and seccomp, and relays signals and status.
@@ -43,9 +43,10 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts,
 		      const struct sbx_request *req, struct sbx_sandbox *sb,
 		      struct sbx_err *err);
 
-/* In the process that will exec the shim. workdir may be NULL: the current
+/* In the process that will exec the shim; helper_pid is sb->helper_pid (the
+ * helper's pid as the caller sees it). workdir may be NULL: the current
  * directory when it exists inside the sandbox, else "/". */
-int sbx_sandbox_join(pid_t init_pid, const char *workdir, struct sbx_err *err);
+int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err);
 
 /* Ask the helper to tear the sandbox down and reap it. */
 int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err);

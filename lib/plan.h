@@ -53,6 +53,11 @@ extern const char *const sbx_seccomp_default_deny[];
 /* Check the request against the policy and resolve it. Every refusal names
  * the input and the policy key, e.g.
  *   "--net host: refused by site policy (namespaces.allow_net_host = no in FILE)" */
+/* The checks that need no filesystem (srun/sbatch run them before anything is
+ * launched, where the image may not even exist). */
+int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_err *err);
+
 int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_plan *plan, struct sbx_err *err);
 void sbx_plan_free(struct sbx_plan *plan);

@@ -1,0 +1,146 @@
+/* sandbox-run: the standalone harness. It plays slurmstepd's part on the
+ * very launch path the plugin uses: start the helper, fork the task, join
+ * the sandbox in it, exec the shim; then wait, relay signals, tear down. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "info.h"
+#include "launch.h"
+#include "plan.h"
+#include "policy.h"
+#include "request.h"
+
+#define EXIT_SETUP 125
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sandbox-run [--config FILE] --image IMG [--mount SRC[:DST[:ro|rw]]]...\n"
+		"                   [--workdir DIR] [--env NAME[=VALUE]]... [--writable|--readonly]\n"
+		"                   [--net host|none] [--remap-root] [--hostname NAME]\n"
+		"                   [--mount-home|--no-mount-home] -- CMD [ARGS...]\n"
+		"       sandbox-run info [--json] [--config FILE]\n"
+		"Runs CMD in the same sandbox the Slurm plugin builds (see sandbox-run(1) in docs/).\n"
+		"Exit status: CMD's own; 125 sandbox setup error; 126 not executable;\n"
+		"127 not found; 128+N killed by signal N.\n");
+}
+
+static int fail(const struct sbx_err *err)
+{
+	char line[SBX_ERR_MAX + 16];
+
+	fprintf(stderr, "%s\n", sbx_err_line(err, line, sizeof(line)));
+	return EXIT_SETUP;
+}
+
+/* The task: what slurmstepd's forked child does, up to exec. */
+static void run_task(const struct sbx_sandbox *sb, const char *workdir, char **cmd,
+		     const sigset_t *old)
+{
+	struct sbx_err err = { 0 };
+
+	sigprocmask(SIG_SETMASK, old, NULL);
+	if (sbx_sandbox_join(sb->helper_pid, workdir, &err) < 0)
+		_exit(fail(&err));
+	if (setenv(SBX_ENV_ARGV0, cmd[0], 1) < 0) {
+		sbx_err_sys(&err, NULL, "exec %s", cmd[0]);
+		_exit(fail(&err));
+	}
+	cmd[0] = (char *)SBX_SHIM_PATH;
+	execv(SBX_SHIM_PATH, cmd);
+	sbx_err_sys(&err, "the sandbox has no shim; is the helper from the same build?",
+		    "exec %s", SBX_SHIM_PATH);
+	_exit(fail(&err));
+}
+
+static int wait_task(pid_t task)
+{
+	sigset_t set;
+	siginfo_t si;
+	int status;
+
+	sigfillset(&set);
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGCHLD) {
+			if (waitpid(task, &status, WNOHANG) == task)
+				break;
+			continue;
+		}
+		/* Relay what another process sent; a terminal's signals
+		 * already reach the whole foreground process group. */
+		if (si.si_code <= 0)
+			kill(task, si.si_signo);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
+	struct sbx_request req;
+	struct sbx_policy pol = { 0 };
+	struct sbx_plan plan = { 0 };
+	struct sbx_sandbox sb = { .control_fd = -1 };
+	struct sbx_launch_opts opts = { .die_with_parent = 1 };
+	struct sbx_err err = { 0 };
+	char *config = NULL;
+	sigset_t all, old;
+	int first = 0, rc = EXIT_SETUP, started = 0;
+	pid_t task;
+
+	sbx_request_init(&req);
+	if (argc > 1 && strcmp(argv[1], "info") == 0)
+		return sbx_info_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (sbx_request_parse_args(&req, argc, argv, &first, &config, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	if (first >= argc) {
+		sbx_err_set(&err, 0, "put the command after --", "command: no command given");
+		rc = fail(&err);
+		goto out;
+	}
+	/* Plan first: every input error is found before anything starts. */
+	if (sbx_policy_init_defaults(&pol, &err) < 0 ||
+	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
+	    sbx_plan_build(&pol, &req, &plan, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	opts.config_path = config;
+	if (sbx_sandbox_start(&opts, &req, &sb, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	started = 1;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	task = fork();
+	if (task < 0) {
+		sbx_err_sys(&err, NULL, "fork the task");
+		rc = fail(&err);
+		goto out;
+	}
+	if (task == 0)
+		run_task(&sb, plan.workdir, argv + first, &old);
+	rc = wait_task(task);
+out:
+	if (started && sbx_sandbox_stop(&sb, &err) < 0)
+		fail(&err);
+	sbx_plan_free(&plan);
+	sbx_policy_free(&pol);
+	sbx_request_free(&req);
+	free(config);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/* sandbox-helper builds a sandbox from a plan and monitors it; its static
+ * companion sandbox-exec, bound into the sandbox at SBX_SHIM_PATH, starts
+ * each command inside it. */
+#ifndef SBX_HELPER_H
+#define SBX_HELPER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+#include "caps.h"
+#include "config.h"
+#include "plan.h"
+
+#define SBX_EXEC_FILE "exec"
+/* The static shim binary, installed beside sandbox-helper. */
+#define SBX_SHIM_BINARY "sandbox-exec"
+
+/* userns.c: map uid/gid (0 with remap_root) after unshare(CLONE_NEWUSER). */
+int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);
+
+/* rootfs.c: everything from "/ private" to pivot_root, run by the sandbox's
+ * pid 1 (only a process inside the new pid namespace may mount its /proc). */
+int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err);
+
+/* mounts.c: resolve a path inside root_fd (symlinks cannot leave it) and
+ * return an O_PATH fd, creating missing parts (dirs, or a final file when
+ * want_file) when create is set. */
+int sbx_open_in_root(int root_fd, const char *path, int create, int want_file,
+		     struct sbx_err *err);
+/* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
+ * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
+ * device nodes usable (the /dev binds). Applies to every submount. */
+int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
+		struct sbx_err *err);
+/* Make the whole tree at fd read-only (recursively), nosuid, nodev. */
+int sbx_set_readonly(int fd, const char *what, struct sbx_err *err);
+/* Mount a fresh filesystem onto dst_fd. */
+int sbx_mount_fs_at(int dst_fd, const char *fstype, unsigned long flags,
+		    const char *data, const char *what, struct sbx_err *err);
+
+/* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
+int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);
+
+/* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the image. */
+int sbx_etc_setup(int root_fd, int files_fd, const struct sbx_plan *plan,
+		  struct sbx_err *err);
+
+/* net.c: bring up lo in a fresh network namespace. */
+int sbx_net_loopback_up(struct sbx_err *err);
+
+/* seccomp.c: compile the plan's filter into BPF and write it to fd. */
+int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err);
+
+/* init.c: pid 1 of the sandbox: reap until killed. Never returns. */
+void sbx_init_loop(void) __attribute__((noreturn));
+
+/* shim.c: the exec shim (the static sandbox-exec binary). */
+int sbx_shim_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,240 @@
+#include "helper.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "launch.h"
+#include "policy.h"
+#include "request.h"
+
+/* sandbox-helper, build mode: started by the launch library with the user's
+ * request as arguments, the status pipe on fd 3 and (optionally) a control
+ * pipe on fd 4. It reports "ready <helper pid> <init pid>" or
+ * "error <message>" on fd 3, then stays as the sandbox's monitor until the
+ * control pipe closes, "stop" arrives, or SIGTERM. */
+
+static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(int fd, const char *fmt, ...)
+{
+	char buf[SBX_ERR_MAX + 64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* The launcher is gone; nobody is left to tell. */
+	}
+}
+
+static int fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* pid 1: build the root, say so on sync_fd, then reap forever. */
+static void run_init(const struct sbx_plan *plan, pid_t monitor, int sync_fd)
+{
+	struct sbx_err err = { 0 };
+	int null;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != monitor)
+		_exit(1);
+	if (plan->net == SBX_NET_NONE && sbx_net_loopback_up(&err) < 0)
+		goto fail;
+	if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) {
+		sbx_err_sys(&err, NULL, "hostname '%s'", plan->hostname);
+		goto fail;
+	}
+	if (sbx_rootfs_build(plan, &err) < 0)
+		goto fail;
+	report(sync_fd, "ok");
+	/* Hold nothing of the caller's: no fds, not even its terminal. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	syscall(SYS_close_range, 3U, ~0U, 0);
+	/* Nothing inside may ptrace or read pid 1's memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	sbx_init_loop();
+fail:
+	report(sync_fd, "%s", err.msg);
+	_exit(1);
+}
+
+static int monitor_loop(pid_t init, int control_fd)
+{
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	sigset_t set;
+	int sfd, status;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		goto stop;
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = control_fd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, control_fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto stop;
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				/* pid 1 died on its own: the sandbox is gone. */
+				if (waitpid(init, &status, WNOHANG) == init)
+					return 1;
+				continue;
+			}
+			goto stop;
+		}
+		if (control_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			char buf[16];
+			ssize_t n = read(control_fd, buf, sizeof(buf));
+
+			if (n <= 0 || (n >= 4 && memcmp(buf, "stop", 4) == 0))
+				goto stop;
+		}
+	}
+stop:
+	/* Killing pid 1 makes the kernel kill every process of the pid
+	 * namespace; the mounts go with the last of them. */
+	kill(init, SIGKILL);
+	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static int build_main(int argc, char **argv)
+{
+	struct sbx_request req;
+	struct sbx_policy pol = { 0 };
+	struct sbx_plan plan = { 0 };
+	struct sbx_err err = { 0 };
+	char *config = NULL, buf[SBX_ERR_MAX];
+	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 };
+	int argi = 1, rc = 125;
+	pid_t parent = 0, init;
+	ssize_t n;
+
+	sbx_request_init(&req);
+	if (!fd_is_open(status_fd)) {
+		fprintf(stderr, "sandbox: sandbox-helper is started by sandbox-run or the Slurm plugin, not by hand\n");
+		return 125;
+	}
+	fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+	if (fd_is_open(SBX_CONTROL_FD)) {
+		control_fd = SBX_CONTROL_FD;
+		fcntl(control_fd, F_SETFD, FD_CLOEXEC);
+	}
+	if (argc > 1 && strncmp(argv[1], "--die-with-parent=", 18) == 0) {
+		parent = (pid_t)strtol(argv[1] + 18, NULL, 10);
+		argi = 2;
+	}
+	/* PDEATHSIG fires when the parent thread dies; check the parent is
+	 * still the one we were started by, in case it died already. */
+	if (parent > 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent))
+		return 125;
+	if (sbx_request_parse_args(&req, argc - argi + 1, argv + argi - 1, NULL, &config, &err) < 0 ||
+	    sbx_policy_init_defaults(&pol, &err) < 0 ||
+	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
+	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
+		goto fail;
+	if (unshare(CLONE_NEWUSER) < 0) {
+		sbx_err_sys(&err, "are unprivileged user namespaces enabled? see sandbox-run info",
+			    "user namespace");
+		goto fail;
+	}
+	if (sbx_userns_setup(&plan, &err) < 0)
+		goto fail;
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID |
+		    (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0)) < 0) {
+		sbx_err_sys(&err, "see sandbox-run info", "namespaces");
+		goto fail;
+	}
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		sbx_err_sys(&err, NULL, "pipe");
+		goto fail;
+	}
+	init = fork();
+	if (init < 0) {
+		sbx_err_sys(&err, NULL, "fork the sandbox's init");
+		goto fail;
+	}
+	if (init == 0) {
+		close(sync[0]);
+		run_init(&plan, getppid(), sync[1]);
+	}
+	close(sync[1]);
+	sync[1] = -1;
+	n = read(sync[0], buf, sizeof(buf) - 1);
+	if (n <= 0 || strncmp(buf, "ok\n", 3) != 0) {
+		int st;
+
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			sbx_err_set(&err, 0, NULL, "%s", buf);
+		} else {
+			sbx_err_set(&err, 0, NULL, "sandbox init exited before the sandbox was ready");
+		}
+		kill(init, SIGKILL);
+		waitpid(init, &st, 0);
+		goto fail;
+	}
+	close(sync[0]);
+	sync[0] = -1;
+	report(status_fd, "ready %d %d", (int)getpid(), (int)init);
+	close(status_fd);
+	rc = monitor_loop(init, control_fd);
+	goto out;
+fail:
+	report(status_fd, "error %s", err.msg);
+	rc = 125;
+out:
+	if (sync[0] >= 0)
+		close(sync[0]);
+	if (sync[1] >= 0)
+		close(sync[1]);
+	sbx_plan_free(&plan);
+	sbx_policy_free(&pol);
+	sbx_request_free(&req);
+	free(config);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	return build_main(argc, argv);
+}

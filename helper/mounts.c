@@ -1,0 +1,157 @@
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* RESOLVE_IN_ROOT makes "/" and ".." and absolute symlinks stop at root_fd,
+ * so a hostile image cannot send a mount to a host path (runc
+ * CVE-2021-30465 class); magic links (/proc/self/...) are refused outright. */
+static int openat_in_root(int root_fd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+int sbx_open_in_root(int root_fd, const char *path, int create, int want_file,
+		     struct sbx_err *err)
+{
+	char prefix[PATH_MAX];
+	size_t len = strlen(path), pos = 0;
+	int fd;
+
+	fd = openat_in_root(root_fd, path, O_PATH);
+	if (fd >= 0 || errno != ENOENT || !create) {
+		if (fd < 0)
+			sbx_err_sys(err, NULL, "path '%s' in the sandbox", path);
+		return fd;
+	}
+	if (len >= sizeof(prefix))
+		return sbx_err_set(err, ENAMETOOLONG, NULL, "path '%s' in the sandbox", path);
+	/* Create what is missing one component at a time, each time resolving
+	 * the parent from the root again, so a symlink anywhere stays inside. */
+	while (pos < len) {
+		size_t start, end;
+		int parent, last;
+
+		while (path[pos] == '/')
+			pos++;
+		start = pos;
+		while (pos < len && path[pos] != '/')
+			pos++;
+		end = pos;
+		if (end == start)
+			break;
+		memcpy(prefix, path, end);
+		prefix[end] = '\0';
+		fd = openat_in_root(root_fd, prefix, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (errno != ENOENT)
+			return sbx_err_sys(err, NULL, "path '%s' in the sandbox", prefix);
+		prefix[start] = '\0';
+		parent = openat_in_root(root_fd, start ? prefix : "/", O_PATH | O_DIRECTORY);
+		if (parent < 0)
+			return sbx_err_sys(err, NULL, "path '%s' in the sandbox", path);
+		memcpy(prefix, path + start, end - start);
+		prefix[end - start] = '\0';
+		while (path[pos] == '/')
+			pos++;
+		last = pos >= len;
+		if (last && want_file) {
+			int f = openat(parent, prefix, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+				       | O_NOFOLLOW, 0644);
+
+			if (f >= 0)
+				close(f);
+			else if (errno != EEXIST) {
+				sbx_err_sys(err, "the image must allow creating it",
+					    "create '%s' in the sandbox", path);
+				close(parent);
+				return -1;
+			}
+		} else if (mkdirat(parent, prefix, 0755) < 0 && errno != EEXIST) {
+			sbx_err_sys(err, "the image must allow creating it",
+				    "create '%s' in the sandbox", path);
+			close(parent);
+			return -1;
+		}
+		close(parent);
+	}
+	fd = openat_in_root(root_fd, path, O_PATH);
+	if (fd < 0)
+		sbx_err_sys(err, "is it a dangling symlink in the image?",
+			    "path '%s' in the sandbox", path);
+	return fd;
+}
+
+int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
+		struct sbx_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID };
+	int tree, rc = -1;
+
+	/* Device nodes are bound from the host: only they keep dev. */
+	if (readonly >= 0)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (readonly > 0)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	/* A recursive clone: a non-recursive one would expose what the host
+	 * mounted over (and the kernel refuses it for locked mounts). */
+	tree = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			 AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return sbx_err_sys(err, NULL, "mount %s: clone", what);
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			  sizeof(attr)) < 0) {
+		sbx_err_sys(err, NULL, "mount %s: set flags", what);
+		goto out;
+	}
+	if (move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH |
+		       MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		sbx_err_sys(err, NULL, "mount %s", what);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(tree);
+	return rc;
+}
+
+int sbx_set_readonly(int fd, const char *what, struct sbx_err *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	};
+
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return sbx_err_sys(err, NULL, "read-only %s", what);
+	return 0;
+}
+
+int sbx_mount_fs_at(int dst_fd, const char *fstype, unsigned long flags,
+		    const char *data, const char *what, struct sbx_err *err)
+{
+	char target[64];
+
+	/* The fd pins the target resolved inside the root; mount(2) takes a
+	 * path, and the magic link leads back to exactly that directory. */
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", dst_fd);
+	if (mount(fstype, target, fstype, flags, data) < 0)
+		return sbx_err_sys(err, NULL, "mount %s (%s)", what, fstype);
+	return 0;
+}

@@ -1,0 +1,329 @@
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "launch.h"
+
+/* The sandbox's own scratch space: a tmpfs mounted over /tmp of the new
+ * mount namespace (the host never sees it). Every host path the plan names
+ * is opened before it goes up, so images and bind sources below /tmp work. */
+#define BASE "/tmp"
+
+struct host_fds {
+	int image;
+	int exe;
+	int tmp;        /* the caller's /tmp, for rootfs.tmp = host */
+	int *binds;     /* one per plan->binds */
+};
+
+static void close_host_fds(struct host_fds *h, size_t n_binds)
+{
+	if (h->image >= 0)
+		close(h->image);
+	if (h->exe >= 0)
+		close(h->exe);
+	if (h->tmp >= 0)
+		close(h->tmp);
+	for (size_t i = 0; h->binds && i < n_binds; i++)
+		if (h->binds[i] >= 0)
+			close(h->binds[i]);
+	free(h->binds);
+}
+
+static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
+			 struct sbx_err *err)
+{
+	h->image = open(plan->image, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (h->image < 0)
+		return sbx_err_sys(err, "check the path", "image '%s'", plan->image);
+	/* The shim, sandbox-exec, is static (images bring their own libc or
+	 * none) and lives beside this binary. Opened by name: the exe link's
+	 * mount belongs to the namespace we were exec'd in, and a mount can
+	 * only be cloned from our own. */
+	{
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n < 0 || n >= (ssize_t)sizeof(exe) - 1)
+			return sbx_err_sys(err, NULL, "find the helper binary");
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (!slash || (size_t)(slash - exe) + sizeof("/" SBX_SHIM_BINARY) > sizeof(exe))
+			return sbx_err_set(err, ENAMETOOLONG, NULL, "find the shim");
+		strcpy(slash + 1, SBX_SHIM_BINARY);
+		h->exe = open(exe, O_PATH | O_CLOEXEC);
+		if (h->exe < 0)
+			return sbx_err_sys(err, "install it beside sandbox-helper",
+					   "shim '%s'", exe);
+	}
+	if (plan->tmp == SBX_SHARE_HOST) {
+		h->tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (h->tmp < 0)
+			return sbx_err_sys(err, "rootfs.tmp = host needs the caller's /tmp", "/tmp");
+	}
+	h->binds = calloc(plan->n_binds + 1, sizeof(int));
+	if (!h->binds)
+		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < plan->n_binds; i++)
+		h->binds[i] = -1;
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		h->binds[i] = open(plan->binds[i].src, O_PATH | O_CLOEXEC);
+		if (h->binds[i] < 0)
+			return sbx_err_sys(err, "create it or fix the path", "mount '%s:%s': source",
+					   plan->binds[i].src, plan->binds[i].dst);
+	}
+	return 0;
+}
+
+static int mount_overlay(const struct sbx_plan *plan, int image_fd,
+			 struct sbx_err *err)
+{
+	char opts[256], size[64];
+
+	snprintf(size, sizeof(size), "mode=0755,size=%llu",
+		 (unsigned long long)plan->writable_size);
+	if (mount("sandbox", BASE, "tmpfs", MS_NOSUID | MS_NODEV, size) < 0)
+		return sbx_err_sys(err, NULL, "mount the sandbox's scratch tmpfs");
+	if (mkdir(BASE "/upper", 0755) < 0 || mkdir(BASE "/work", 0755) < 0 ||
+	    mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
+		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
+	/* userxattr: unprivileged overlayfs keeps whiteouts in user.* xattrs;
+	 * older kernels without the option still mount without it. */
+	snprintf(opts, sizeof(opts),
+		 "userxattr,lowerdir=/proc/self/fd/%d,upperdir=" BASE "/upper,workdir=" BASE "/work",
+		 image_fd);
+	if (mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
+		return 0;
+	if (errno == EINVAL &&
+	    mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts + 10) == 0)
+		return 0;
+	return sbx_err_sys(err, "the kernel needs overlayfs in user namespaces (5.11+); see sandbox-run info",
+			   "image '%s': overlay mount", plan->image);
+}
+
+static int mount_dir_fs(int root_fd, const char *path, const char *fstype,
+			unsigned long flags, const char *data, struct sbx_err *err)
+{
+	int fd = sbx_open_in_root(root_fd, path, 1, 0, err);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = sbx_mount_fs_at(fd, fstype, flags, data, path, err);
+	close(fd);
+	return rc;
+}
+
+/* bubblewrap's practice: parts of /proc that control the host kernel stay
+ * read-only even where the user namespace would allow writing. */
+static int cover_proc(int root_fd, struct sbx_err *err)
+{
+	static const char *const covered[] = {
+		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", NULL,
+	};
+
+	for (size_t i = 0; covered[i]; i++) {
+		int fd = sbx_open_in_root(root_fd, covered[i], 0, 0, NULL);
+		int rc;
+
+		if (fd < 0)
+			continue;
+		rc = sbx_bind_fd(fd, fd, 1, covered[i], err);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mount_sys(int root_fd, const struct sbx_plan *plan, struct sbx_err *err)
+{
+	int fd, host, rc;
+
+	if (plan->sys == SBX_SYS_NONE)
+		return 0;
+	fd = sbx_open_in_root(root_fd, "/sys", 1, 0, err);
+	if (fd < 0)
+		return -1;
+	/* A fresh sysfs needs a network namespace of our own; with the host's
+	 * network, bind the host's /sys read-only instead. */
+	if (plan->net == SBX_NET_NONE &&
+	    sbx_mount_fs_at(fd, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			    NULL, "/sys", NULL) == 0) {
+		close(fd);
+		return 0;
+	}
+	host = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host < 0) {
+		close(fd);
+		return sbx_err_sys(err, "set rootfs.sys = none", "/sys");
+	}
+	rc = sbx_bind_fd(host, fd, 1, "/sys", err);
+	close(host);
+	close(fd);
+	return rc;
+}
+
+static int mount_tmp(int root_fd, const struct sbx_plan *plan, int host_tmp,
+		     struct sbx_err *err)
+{
+	char opts[64];
+	int fd, rc;
+
+	if (plan->tmp == SBX_SHARE_PRIVATE) {
+		snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+			 (unsigned long long)plan->tmp_size);
+		return mount_dir_fs(root_fd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts, err);
+	}
+	fd = sbx_open_in_root(root_fd, "/tmp", 1, 0, err);
+	if (fd < 0)
+		return -1;
+	rc = sbx_bind_fd(host_tmp, fd, 0, "/tmp", err);
+	close(fd);
+	return rc;
+}
+
+static int mount_binds(int root_fd, const struct sbx_plan *plan,
+		       const struct host_fds *h, struct sbx_err *err)
+{
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		const struct sbx_bind *b = &plan->binds[i];
+		char what[PATH_MAX * 2 + 16];
+		struct stat st;
+		int fd, rc;
+
+		snprintf(what, sizeof(what), "'%s:%s'", b->src, b->dst);
+		if (fstat(h->binds[i], &st) < 0)
+			return sbx_err_sys(err, NULL, "mount %s: source", what);
+		fd = sbx_open_in_root(root_fd, b->dst, 1, !S_ISDIR(st.st_mode), err);
+		if (fd < 0)
+			return -1;
+		rc = sbx_bind_fd(h->binds[i], fd, b->readonly, what, err);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* /.sandbox: the shim (this very binary), its config and the compiled
+ * seccomp filter, read-only. */
+static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan,
+			  int exe_fd, struct sbx_err *err)
+{
+	int fd = -1, dst = -1, rc = -1;
+
+	fd = openat(files_fd, SBX_CONFIG_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || sbx_config_write(plan, fd, err) < 0) {
+		if (fd < 0)
+			sbx_err_sys(err, NULL, "write the sandbox config");
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (plan->seccomp) {
+		fd = openat(files_fd, SBX_SECCOMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			sbx_err_sys(err, NULL, "write the seccomp filter");
+			goto out;
+		}
+		if (sbx_seccomp_export(plan, fd, err) < 0)
+			goto out;
+		close(fd);
+		fd = -1;
+	}
+	fd = openat(files_fd, SBX_EXEC_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0) {
+		sbx_err_sys(err, NULL, "create the shim");
+		goto out;
+	}
+	close(fd);
+	fd = openat(files_fd, SBX_EXEC_FILE, O_PATH | O_CLOEXEC);
+	if (fd < 0 || sbx_bind_fd(exe_fd, fd, 1, "the shim", err) < 0) {
+		if (fd < 0)
+			sbx_err_sys(err, NULL, "open the shim");
+		goto out;
+	}
+	dst = sbx_open_in_root(root_fd, SBX_SHIM_DIR, 1, 0, err);
+	if (dst < 0)
+		goto out;
+	rc = sbx_bind_fd(files_fd, dst, 1, SBX_SHIM_DIR, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dst >= 0)
+		close(dst);
+	return rc;
+}
+
+static int enter_root(int root_fd, struct sbx_err *err)
+{
+	/* pivot_root(".", "."): the old root ends up stacked under the new
+	 * one and is detached at once; no directory for it is needed. */
+	if (fchdir(root_fd) < 0)
+		return sbx_err_sys(err, NULL, "enter the new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return sbx_err_sys(err, NULL, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return sbx_err_sys(err, NULL, "detach the old root");
+	if (chdir("/") < 0)
+		return sbx_err_sys(err, NULL, "chdir /");
+	return 0;
+}
+
+int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
+{
+	struct host_fds h = { .image = -1, .exe = -1, .tmp = -1, .binds = NULL };
+	int root_fd = -1, files_fd = -1, proc_fd = -1, rc = -1;
+
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		sbx_err_sys(err, NULL, "make / private");
+		goto out;
+	}
+	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, h.image, err) < 0)
+		goto out;
+	root_fd = open(BASE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	files_fd = open(BASE "/files", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || files_fd < 0) {
+		sbx_err_sys(err, NULL, "open the new root");
+		goto out;
+	}
+	proc_fd = sbx_open_in_root(root_fd, "/proc", 1, 0, err);
+	if (proc_fd < 0 || sbx_mount_fs_at(proc_fd, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+					   NULL, "/proc", err) < 0) {
+		if (err && err->errnum == EPERM)
+			snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+				 " (the host's /proc has covered paths, e.g. inside a container)");
+		goto out;
+	}
+	if (cover_proc(root_fd, err) < 0 || sbx_dev_setup(root_fd, plan, err) < 0 ||
+	    mount_sys(root_fd, plan, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
+	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
+	    mount_binds(root_fd, plan, &h, err) < 0 ||
+	    mount_shim_dir(root_fd, files_fd, plan, h.exe, err) < 0)
+		goto out;
+	if (!plan->writable && sbx_set_readonly(root_fd, "/", err) < 0)
+		goto out;
+	if (enter_root(root_fd, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (proc_fd >= 0)
+		close(proc_fd);
+	if (root_fd >= 0)
+		close(root_fd);
+	if (files_fd >= 0)
+		close(files_fd);
+	close_host_fds(&h, plan->n_binds);
+	return rc;
+}

@@ -1,0 +1,268 @@
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "launch.h"
+
+/* Exec mode. The task has joined the sandbox's namespaces, but a process
+ * cannot move itself into a pid namespace, only its children: so the shim
+ * forks the command into it, hardens that child, and stays outside as the
+ * process Slurm (or sandbox-run) tracks, relaying signals and the status. */
+
+struct shim_config {
+	uint64_t caps;
+	int seccomp;
+	int clean;
+};
+
+static int env_name_matches(const char *entry, const char *pattern)
+{
+	size_t nlen = strcspn(entry, "=");
+	char name[256];
+
+	if (nlen >= sizeof(name))
+		return 0;
+	memcpy(name, entry, nlen);
+	name[nlen] = '\0';
+	return fnmatch(pattern, name, 0) == 0;
+}
+
+static int env_push(char ***env, size_t *n, const char *entry)
+{
+	size_t nlen = strcspn(entry, "=");
+	char **grown;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp((*env)[i], entry, nlen) == 0 && (*env)[i][nlen] == '=') {
+			(*env)[i] = (char *)entry;
+			return 0;
+		}
+	}
+	grown = realloc(*env, (*n + 2) * sizeof(char *));
+	if (!grown)
+		return -1;
+	grown[(*n)++] = (char *)entry;
+	grown[*n] = NULL;
+	*env = grown;
+	return 0;
+}
+
+/* The environment by policy: the caller's variables that match a keep
+ * pattern (all of them when clean is off), then the plan's settings. */
+static char **build_env(const struct sbx_config *cfg, int clean)
+{
+	extern char **environ;
+	char **env = calloc(1, sizeof(char *));
+	size_t n = 0, pos;
+	const char *v;
+
+	if (!env)
+		return NULL;
+	for (char **e = environ; *e; e++) {
+		int keep = !clean;
+
+		if (strncmp(*e, SBX_ENV_ARGV0 "=", sizeof(SBX_ENV_ARGV0)) == 0)
+			continue;
+		for (pos = 0; !keep && (v = sbx_config_next(cfg, &pos, "keep"));)
+			keep = env_name_matches(*e, v);
+		if (keep && env_push(&env, &n, *e) < 0)
+			goto fail;
+	}
+	for (pos = 0; (v = sbx_config_next(cfg, &pos, "set"));)
+		if (env_push(&env, &n, v) < 0)
+			goto fail;
+	return env;
+fail:
+	free(env);
+	return NULL;
+}
+
+static int load_seccomp(const struct sbx_config *bpf)
+{
+	struct sock_fprog prog = {
+		.len = (unsigned short)(bpf->len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)bpf->data,
+	};
+
+	/* SPEC_ALLOW: no forced speculation mitigations on the payload, as
+	 * enroot and pyxis do; HPC codes pay dearly for them. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog) == 0)
+		return 0;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* execvpe with the sandbox's PATH (Slurm skips its own lookup for the
+ * absolute shim path) and shell-like status: 127 not found, 126 otherwise. */
+static void exec_command(char **argv, char **env)
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int saved = ENOENT;
+
+	for (char **e = env; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, env);
+		saved = errno;
+	} else {
+		const char *p = path;
+
+		while (*p || p == path) {
+			size_t len = strcspn(p, ":");
+			char full[4096];
+
+			if (len == 0)
+				snprintf(full, sizeof(full), "%s", argv[0]);
+			else
+				snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, argv[0]);
+			execve(full, argv, env);
+			if (errno != ENOENT && errno != ENOTDIR)
+				saved = errno;
+			p += len;
+			if (*p != ':')
+				break;
+			p++;
+		}
+	}
+	if (saved == ENOENT) {
+		fprintf(stderr, "sandbox: exec %s: command not found in the sandbox (check the image's PATH)\n",
+			argv[0]);
+		_exit(127);
+	}
+	fprintf(stderr, "sandbox: exec %s: %s (it must be an executable file in the image)\n",
+		argv[0], strerror(saved));
+	_exit(126);
+}
+
+static void child(char **argv, char **env, const struct shim_config *c,
+		  const struct sbx_config *bpf, const sigset_t *old)
+{
+	struct sbx_err err = { 0 };
+	char line[SBX_ERR_MAX + 16];
+
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	if (syscall(SYS_close_range, 3U, ~0U, 0) < 0) {
+		fprintf(stderr, "sandbox: exec: close inherited fds: %s\n", strerror(errno));
+		_exit(125);
+	}
+	if (sbx_caps_restrict(c->caps, &err) < 0) {
+		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+		_exit(125);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "sandbox: exec: no_new_privs: %s\n", strerror(errno));
+		_exit(125);
+	}
+	/* Last: the filter denies calls the steps above need. */
+	if (c->seccomp && load_seccomp(bpf) < 0) {
+		fprintf(stderr, "sandbox: exec: load seccomp filter: %s\n", strerror(errno));
+		_exit(125);
+	}
+	exec_command(argv, env);
+}
+
+static int relay(pid_t pid)
+{
+	sigset_t set;
+	siginfo_t si;
+	int status;
+
+	sigfillset(&set);
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGCHLD) {
+			pid_t r = waitpid(pid, &status, WNOHANG);
+
+			if (r == pid)
+				break;
+			continue;
+		}
+		/* A terminal's signal already reached the command's process
+		 * group; relay only what a process sent (kill, scancel). */
+		if (si.si_code <= 0)
+			kill(pid, si.si_signo);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	/* Die the same way, so Slurm and shells report the signal; no core. */
+	{
+		struct rlimit no_core = { 0, 0 };
+		int sig = WTERMSIG(status);
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(sig, SIG_DFL);
+		sigdelset(&set, sig);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+}
+
+int sbx_shim_main(int argc, char **argv)
+{
+	struct shim_config c = { 0 };
+	struct sbx_config cfg = { 0 }, bpf = { 0 };
+	struct sbx_err err = { 0 };
+	char line[SBX_ERR_MAX + 16];
+	const char *argv0 = getenv(SBX_ENV_ARGV0), *v;
+	char **env = NULL;
+	sigset_t all, old;
+	pid_t pid;
+
+	(void)argc;
+	if (!argv0 || !*argv0) {
+		fprintf(stderr, "sandbox: exec: %s is not set (the shim is started by sandbox-run or the Slurm plugin)\n",
+			SBX_ENV_ARGV0);
+		return 125;
+	}
+	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0) {
+		fprintf(stderr, "sandbox: exec: read %s/%s: %s\n", SBX_SHIM_DIR, SBX_CONFIG_FILE,
+			strerror(errno));
+		return 125;
+	}
+	c.caps = sbx_config_caps(&cfg);
+	c.seccomp = (v = sbx_config_get(&cfg, "seccomp")) && strcmp(v, "1") == 0;
+	c.clean = !(v = sbx_config_get(&cfg, "clean")) || strcmp(v, "0") != 0;
+	if (c.seccomp && sbx_config_load(SBX_SHIM_DIR "/" SBX_SECCOMP_FILE, &bpf) < 0) {
+		fprintf(stderr, "sandbox: exec: read the seccomp filter: %s\n", strerror(errno));
+		return 125;
+	}
+	env = build_env(&cfg, c.clean);
+	if (!env) {
+		fprintf(stderr, "sandbox: exec: out of memory\n");
+		return 125;
+	}
+	argv[0] = (char *)argv0;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sandbox: exec %s: fork: %s\n", argv0, strerror(errno));
+		return 125;
+	}
+	if (pid == 0)
+		child(argv, env, &c, &bpf, &old);
+	/* The shim itself keeps nothing it does not need. */
+	if (sbx_caps_restrict(0, &err) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return relay(pid);
+}

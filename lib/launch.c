@@ -1,0 +1,293 @@
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "caps.h"
+#include "config.h"
+#include "strv.h"
+
+static const char *helper_path(const struct sbx_launch_opts *opts)
+{
+	const char *env = getenv("SANDBOX_HELPER");
+
+	if (opts && opts->helper_path)
+		return opts->helper_path;
+	return env && *env ? env : SBX_HELPER_PATH;
+}
+
+static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_request *req,
+		      const char *helper, struct sbx_strv *args)
+{
+	char buf[64];
+
+	if (sbx_strv_push(args, helper) < 0)
+		return -1;
+	if (opts && opts->die_with_parent && !opts->detach) {
+		snprintf(buf, sizeof(buf), "--die-with-parent=%d", (int)getpid());
+		if (sbx_strv_push(args, buf) < 0)
+			return -1;
+	}
+	if (opts && opts->config_path &&
+	    (sbx_strv_push(args, "--config") < 0 || sbx_strv_push(args, opts->config_path) < 0))
+		return -1;
+	return sbx_request_to_args(req, args);
+}
+
+/* In the forked child: arrange fds 3 (status) and 4 (control), drop
+ * everything else the caller had open, and exec the helper. */
+static void exec_helper(char **argv, int status_w, int control_r)
+{
+	sigset_t none;
+	int st = status_w, ct = control_r;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	/* Move both fds out of the way first so dup2 cannot clobber one. */
+	if (st < 10)
+		st = fcntl(st, F_DUPFD, 10);
+	if (ct >= 0 && ct < 10)
+		ct = fcntl(ct, F_DUPFD, 10);
+	if (st < 0 || dup2(st, SBX_STATUS_FD) < 0)
+		_exit(127);
+	if (ct >= 0) {
+		if (dup2(ct, SBX_CONTROL_FD) < 0)
+			_exit(127);
+	} else {
+		close(SBX_CONTROL_FD);
+	}
+	syscall(SYS_close_range, (unsigned)SBX_CONTROL_FD + 1, ~0U, 0);
+	execv(argv[0], argv);
+	dprintf(SBX_STATUS_FD, "error helper '%s': %s (check the installation or SANDBOX_HELPER)\n",
+		argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int read_status(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off + 1 < len) {
+		ssize_t n = read(fd, buf + off, len - off - 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+		if (memchr(buf, '\n', off))
+			break;
+	}
+	buf[off] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return (int)off;
+}
+
+static void reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_request *req,
+		      struct sbx_sandbox *sb, struct sbx_err *err)
+{
+	struct sbx_strv args = { 0 };
+	const char *helper = helper_path(opts);
+	int status[2] = { -1, -1 }, control[2] = { -1, -1 }, detach = opts && opts->detach;
+	char line[SBX_ERR_MAX + 64];
+	int rc = -1, helper_pid = 0, init_pid = 0;
+	pid_t pid;
+
+	sb->helper_pid = 0;
+	sb->init_pid = 0;
+	sb->control_fd = -1;
+	if (build_argv(opts, req, helper, &args) < 0) {
+		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (pipe2(status, O_CLOEXEC) < 0 || (!detach && pipe2(control, O_CLOEXEC) < 0)) {
+		sbx_err_sys(err, NULL, "start the helper: pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sbx_err_sys(err, NULL, "start the helper: fork");
+		goto out;
+	}
+	if (pid == 0) {
+		/* Detached: a grandchild, so the helper outlives the task that
+		 * started it (Slurm's task 0 may finish before task 1). */
+		if (detach && fork() != 0)
+			_exit(0);
+		exec_helper(args.v, status[1], control[0]);
+	}
+	close(status[1]);
+	status[1] = -1;
+	if (control[0] >= 0) {
+		close(control[0]);
+		control[0] = -1;
+	}
+	if (detach)
+		reap(pid);
+	if (read_status(status[0], line, sizeof(line)) <= 0) {
+		sbx_err_set(err, 0, "see the helper's messages above",
+			    "helper '%s' exited before the sandbox was ready", helper);
+		goto fail;
+	}
+	if (strncmp(line, "error ", 6) == 0) {
+		sbx_err_set(err, 0, NULL, "%s", line + 6);
+		goto fail;
+	}
+	if (sscanf(line, "ready %d %d", &helper_pid, &init_pid) != 2 || init_pid <= 0) {
+		sbx_err_set(err, 0, "sandbox-run and sandbox-helper must come from the same build",
+			    "helper '%s': unexpected reply '%s'", helper, line);
+		goto fail;
+	}
+	sb->helper_pid = detach ? helper_pid : pid;
+	sb->init_pid = init_pid;
+	sb->control_fd = control[1];
+	control[1] = -1;
+	rc = 0;
+	goto out;
+fail:
+	if (!detach)
+		reap(pid);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (status[i] >= 0)
+			close(status[i]);
+		if (control[i] >= 0)
+			close(control[i]);
+	}
+	sbx_strv_clear(&args);
+	return rc;
+}
+
+/* Joining goes through the helper (the monitor), not pid 1: pid 1 is
+ * non-dumpable so nothing inside can ptrace it, which also closes its
+ * /proc/PID/ns to us; the monitor sits in the same namespaces, outside the
+ * sandbox's pid namespace (pid_for_children is the sandbox's), where no
+ * sandboxed process can reach it.
+ * Order: user first (it grants the rights for the others), then the rest;
+ * mnt last, since after it paths resolve inside the sandbox. A namespace
+ * the sandbox shares with us (net with --net host) is skipped: setns into
+ * the host's own would need privileges there. */
+static const struct { const char *name; int type; } ns_order[] = {
+	{ "user", CLONE_NEWUSER }, { "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC },
+	{ "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET }, { "pid_for_children", CLONE_NEWPID },
+	{ "mnt", CLONE_NEWNS },
+};
+#define N_NS (sizeof(ns_order) / sizeof(ns_order[0]))
+
+/* setns(user) gave us every capability in the sandbox's user namespace, and
+ * an execve as a non-root uid would silently drop them, leaving no way to
+ * empty the bounding set later: narrow all sets here, while we can. */
+static int restrict_caps(struct sbx_err *err)
+{
+	struct sbx_config cfg;
+	int rc;
+
+	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0)
+		return sbx_err_sys(err, "is the helper from the same build?",
+				   "join: read %s/%s", SBX_SHIM_DIR, SBX_CONFIG_FILE);
+	rc = sbx_caps_restrict(sbx_config_caps(&cfg), err);
+	sbx_config_free(&cfg);
+	return rc;
+}
+
+int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err)
+{
+	int fds[N_NS];
+	char path[64], cwd[PATH_MAX];
+	int have_cwd = getcwd(cwd, sizeof(cwd)) != NULL, rc = -1;
+	size_t i;
+
+	for (i = 0; i < N_NS; i++)
+		fds[i] = -1;
+	for (i = 0; i < N_NS; i++) {
+		struct stat theirs, ours;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)helper_pid, ns_order[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			sbx_err_sys(err, "the sandbox has ended", "join sandbox %d: %s namespace",
+				    (int)helper_pid, ns_order[i].name);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_order[i].name);
+		if (fstat(fds[i], &theirs) == 0 && stat(path, &ours) == 0 &&
+		    theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (i = 0; i < N_NS; i++) {
+		if (fds[i] >= 0 && setns(fds[i], ns_order[i].type) < 0) {
+			sbx_err_sys(err, NULL, "join sandbox %d: %s namespace", (int)helper_pid,
+				    ns_order[i].name);
+			goto out;
+		}
+	}
+	if (restrict_caps(err) < 0)
+		goto out;
+	if (workdir) {
+		if (chdir(workdir) < 0) {
+			sbx_err_sys(err, "it must exist inside the image or be mounted",
+				    "workdir '%s'", workdir);
+			goto out;
+		}
+	} else if (!have_cwd || chdir(cwd) < 0) {
+		/* The caller's directory is not in the sandbox: start at /. */
+		if (chdir("/") < 0) {
+			sbx_err_sys(err, NULL, "chdir /");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < N_NS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return rc;
+}
+
+int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err)
+{
+	int rc = 0;
+
+	if (sb->control_fd >= 0) {
+		/* EOF is the message: the helper kills the sandbox's init. */
+		close(sb->control_fd);
+		sb->control_fd = -1;
+		if (sb->helper_pid > 0) {
+			int st;
+
+			while (waitpid(sb->helper_pid, &st, 0) < 0) {
+				if (errno != EINTR) {
+					rc = sbx_err_sys(err, NULL, "wait for the helper %d",
+							 (int)sb->helper_pid);
+					break;
+				}
+			}
+		}
+	} else if (sb->helper_pid > 0 && kill(sb->helper_pid, SIGTERM) < 0 && errno != ESRCH) {
+		rc = sbx_err_sys(err, NULL, "stop the helper %d", (int)sb->helper_pid);
+	}
+	sb->helper_pid = 0;
+	sb->init_pid = 0;
+	return rc;
+}
