@@ -1,6 +1,7 @@
 /* sandbox-run: the standalone harness. It plays slurmstepd's part on the
- * very launch path the plugin uses: start the helper, fork the task, join
- * the sandbox in it, exec the shim; then wait, relay signals, tear down. */
+ * very launch path the plugin uses: start the helper, fork the task, wrap
+ * its argv so it execs the shim (which joins the sandbox); then wait, relay
+ * signals, tear down. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,23 +38,23 @@ static int fail(const struct sbx_err *err)
 	return EXIT_SETUP;
 }
 
+static int task_setenv(void *ctx, const char *name, const char *value)
+{
+	(void)ctx;
+	return setenv(name, value, 1);
+}
+
 /* The task: what slurmstepd's forked child does, up to exec. */
-static void run_task(const struct sbx_sandbox *sb, const char *workdir, char **cmd,
-		     const sigset_t *old)
+static void run_task(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		     const char *workdir, char **cmd, const sigset_t *old)
 {
 	struct sbx_err err = { 0 };
 
 	sigprocmask(SIG_SETMASK, old, NULL);
-	if (sbx_sandbox_join(sb->helper_pid, workdir, &err) < 0)
+	if (sbx_task_wrap(opts, sb, workdir, cmd, task_setenv, NULL, &err) < 0)
 		_exit(fail(&err));
-	if (setenv(SBX_ENV_ARGV0, cmd[0], 1) < 0) {
-		sbx_err_sys(&err, NULL, "exec %s", cmd[0]);
-		_exit(fail(&err));
-	}
-	cmd[0] = (char *)SBX_SHIM_PATH;
-	execv(SBX_SHIM_PATH, cmd);
-	sbx_err_sys(&err, "the sandbox has no shim; is the helper from the same build?",
-		    "exec %s", SBX_SHIM_PATH);
+	execv(cmd[0], cmd);
+	sbx_err_sys(&err, "install it beside sandbox-helper", "exec the shim '%s'", cmd[0]);
 	_exit(fail(&err));
 }
 
@@ -133,7 +134,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (task == 0)
-		run_task(&sb, plan.workdir, argv + first, &old);
+		run_task(&opts, &sb, plan.workdir, argv + first, &old);
 	rc = wait_task(task);
 out:
 	if (started && sbx_sandbox_stop(&sb, &err) < 0)

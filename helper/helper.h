@@ -1,6 +1,5 @@
 /* sandbox-helper builds a sandbox from a plan and monitors it; its static
- * companion sandbox-exec, bound into the sandbox at SBX_SHIM_PATH, starts
- * each command inside it. */
+ * companion sandbox-exec (the shim) joins it and starts each command. */
 #ifndef SBX_HELPER_H
 #define SBX_HELPER_H
 
@@ -11,9 +10,6 @@
 #include "config.h"
 #include "plan.h"
 
-#define SBX_EXEC_FILE "exec"
-/* The static shim binary, installed beside sandbox-helper. */
-#define SBX_SHIM_BINARY "sandbox-exec"
 
 /* userns.c: map uid/gid (0 with remap_root) after unshare(CLONE_NEWUSER). */
 int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);

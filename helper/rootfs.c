@@ -19,7 +19,6 @@
 
 struct host_fds {
 	int image;
-	int exe;
 	int tmp;        /* the caller's /tmp, for rootfs.tmp = host */
 	int *binds;     /* one per plan->binds */
 };
@@ -28,8 +27,6 @@ static void close_host_fds(struct host_fds *h, size_t n_binds)
 {
 	if (h->image >= 0)
 		close(h->image);
-	if (h->exe >= 0)
-		close(h->exe);
 	if (h->tmp >= 0)
 		close(h->tmp);
 	for (size_t i = 0; h->binds && i < n_binds; i++)
@@ -44,27 +41,6 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 	h->image = open(plan->image, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (h->image < 0)
 		return sbx_err_sys(err, "check the path", "image '%s'", plan->image);
-	/* The shim, sandbox-exec, is static (images bring their own libc or
-	 * none) and lives beside this binary. Opened by name: the exe link's
-	 * mount belongs to the namespace we were exec'd in, and a mount can
-	 * only be cloned from our own. */
-	{
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		char *slash;
-
-		if (n < 0 || n >= (ssize_t)sizeof(exe) - 1)
-			return sbx_err_sys(err, NULL, "find the helper binary");
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (!slash || (size_t)(slash - exe) + sizeof("/" SBX_SHIM_BINARY) > sizeof(exe))
-			return sbx_err_set(err, ENAMETOOLONG, NULL, "find the shim");
-		strcpy(slash + 1, SBX_SHIM_BINARY);
-		h->exe = open(exe, O_PATH | O_CLOEXEC);
-		if (h->exe < 0)
-			return sbx_err_sys(err, "install it beside sandbox-helper",
-					   "shim '%s'", exe);
-	}
 	if (plan->tmp == SBX_SHARE_HOST) {
 		h->tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (h->tmp < 0)
@@ -215,10 +191,10 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 	return 0;
 }
 
-/* /.sandbox: the shim (this very binary), its config and the compiled
- * seccomp filter, read-only. */
+/* /.sandbox: the config every task's shim reads after joining, and the
+ * compiled seccomp filter, read-only. */
 static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan,
-			  int exe_fd, struct sbx_err *err)
+			  struct sbx_err *err)
 {
 	int fd = -1, dst = -1, rc = -1;
 
@@ -240,18 +216,6 @@ static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan
 			goto out;
 		close(fd);
 		fd = -1;
-	}
-	fd = openat(files_fd, SBX_EXEC_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	if (fd < 0) {
-		sbx_err_sys(err, NULL, "create the shim");
-		goto out;
-	}
-	close(fd);
-	fd = openat(files_fd, SBX_EXEC_FILE, O_PATH | O_CLOEXEC);
-	if (fd < 0 || sbx_bind_fd(exe_fd, fd, 1, "the shim", err) < 0) {
-		if (fd < 0)
-			sbx_err_sys(err, NULL, "open the shim");
-		goto out;
 	}
 	dst = sbx_open_in_root(root_fd, SBX_SHIM_DIR, 1, 0, err);
 	if (dst < 0)
@@ -282,7 +246,7 @@ static int enter_root(int root_fd, struct sbx_err *err)
 
 int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 {
-	struct host_fds h = { .image = -1, .exe = -1, .tmp = -1, .binds = NULL };
+	struct host_fds h = { .image = -1, .tmp = -1, .binds = NULL };
 	int root_fd = -1, files_fd = -1, proc_fd = -1, rc = -1;
 
 	/* Nothing we mount may propagate back to the host. */
@@ -310,7 +274,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 	    mount_sys(root_fd, plan, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
 	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
-	    mount_shim_dir(root_fd, files_fd, plan, h.exe, err) < 0)
+	    mount_shim_dir(root_fd, files_fd, plan, err) < 0)
 		goto out;
 	if (!plan->writable && sbx_set_readonly(root_fd, "/", err) < 0)
 		goto out;

@@ -1,5 +1,4 @@
-/* sandbox-exec: the exec shim, bound read-only into every sandbox at
- * /.sandbox/exec. See shim.c. */
+/* sandbox-exec: the shim every sandboxed task execs; see shim.c. */
 #include "helper.h"
 
 int main(int argc, char **argv)

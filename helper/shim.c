@@ -17,10 +17,12 @@
 #include <unistd.h>
 #include "launch.h"
 
-/* Exec mode. The task has joined the sandbox's namespaces, but a process
- * cannot move itself into a pid namespace, only its children: so the shim
- * forks the command into it, hardens that child, and stays outside as the
- * process Slurm (or sandbox-run) tracks, relaying signals and the status. */
+/* sandbox-exec, the shim: exec'd as the task (by slurmstepd or sandbox-run)
+ * with the real argv[0] and the sandbox to join in its environment. It
+ * joins the sandbox's namespaces; a process cannot move itself into a pid
+ * namespace, only its children, so it forks the command into it, hardens
+ * that child, and stays outside as the process Slurm (or sandbox-run)
+ * tracks, relaying signals and the exit status. */
 
 struct shim_config {
 	uint64_t caps;
@@ -74,8 +76,6 @@ static char **build_env(const struct sbx_config *cfg, int clean)
 	for (char **e = environ; *e; e++) {
 		int keep = !clean;
 
-		if (strncmp(*e, SBX_ENV_ARGV0 "=", sizeof(SBX_ENV_ARGV0)) == 0)
-			continue;
 		for (pos = 0; !keep && (v = sbx_config_next(cfg, &pos, "keep"));)
 			keep = env_name_matches(*e, v);
 		if (keep && env_push(&env, &n, *e) < 0)
@@ -221,17 +221,30 @@ int sbx_shim_main(int argc, char **argv)
 	struct sbx_config cfg = { 0 }, bpf = { 0 };
 	struct sbx_err err = { 0 };
 	char line[SBX_ERR_MAX + 16];
-	const char *argv0 = getenv(SBX_ENV_ARGV0), *v;
+	const char *argv0 = getenv(SBX_ENV_ARGV0), *join = getenv(SBX_ENV_JOIN), *v;
+	char *workdir = getenv(SBX_ENV_WORKDIR);
 	char **env = NULL;
 	sigset_t all, old;
 	pid_t pid;
 
 	(void)argc;
-	if (!argv0 || !*argv0) {
-		fprintf(stderr, "sandbox: exec: %s is not set (the shim is started by sandbox-run or the Slurm plugin)\n",
-			SBX_ENV_ARGV0);
+	if (!argv0 || !*argv0 || !join || atoi(join) <= 0) {
+		fprintf(stderr, "sandbox: exec: %s and %s are not set (the shim is started by sandbox-run or the Slurm plugin)\n",
+			SBX_ENV_ARGV0, SBX_ENV_JOIN);
 		return 125;
 	}
+	/* Ours, not the command's. */
+	argv0 = strdup(argv0);
+	workdir = workdir ? strdup(workdir) : NULL;
+	if (!argv0 || sbx_sandbox_join(atoi(join), workdir, &err) < 0) {
+		if (!argv0)
+			sbx_err_set(&err, ENOMEM, NULL, "out of memory");
+		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+		return 125;
+	}
+	unsetenv(SBX_ENV_ARGV0);
+	unsetenv(SBX_ENV_JOIN);
+	unsetenv(SBX_ENV_WORKDIR);
 	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0) {
 		fprintf(stderr, "sandbox: exec: read %s/%s: %s\n", SBX_SHIM_DIR, SBX_CONFIG_FILE,
 			strerror(errno));

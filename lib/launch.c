@@ -25,6 +25,43 @@ static const char *helper_path(const struct sbx_launch_opts *opts)
 	return env && *env ? env : SBX_HELPER_PATH;
 }
 
+int sbx_shim_path(const struct sbx_launch_opts *opts, char *buf, size_t len)
+{
+	const char *helper = helper_path(opts);
+	const char *slash = strrchr(helper, '/');
+	size_t dir = slash ? (size_t)(slash - helper) + 1 : 0;
+
+	if (dir + sizeof(SBX_SHIM_BINARY) > len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, helper, dir);
+	memcpy(buf + dir, SBX_SHIM_BINARY, sizeof(SBX_SHIM_BINARY));
+	return 0;
+}
+
+int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		  const char *workdir, char **argv, sbx_setenv_fn set_env, void *ctx,
+		  struct sbx_err *err)
+{
+	char shim[PATH_MAX], pid[32];
+	char *copy;
+
+	if (!argv || !argv[0])
+		return sbx_err_set(err, 0, NULL, "exec: no command");
+	if (sbx_shim_path(opts, shim, sizeof(shim)) < 0)
+		return sbx_err_sys(err, NULL, "exec: shim path");
+	snprintf(pid, sizeof(pid), "%d", (int)sb->helper_pid);
+	if (set_env(ctx, SBX_ENV_ARGV0, argv[0]) < 0 || set_env(ctx, SBX_ENV_JOIN, pid) < 0 ||
+	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0))
+		return sbx_err_set(err, 0, NULL, "exec %s: cannot set the shim's environment", argv[0]);
+	copy = strdup(shim);
+	if (!copy)
+		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	argv[0] = copy;
+	return 0;
+}
+
 static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_request *req,
 		      const char *helper, struct sbx_strv *args)
 {
