@@ -19,6 +19,7 @@
 
 struct host_fds {
 	int image;
+	int persist;    /* the named sandbox's directory, or -1 */
 	int tmp;        /* the caller's /tmp, for rootfs.tmp = host */
 	int *binds;     /* one per plan->binds */
 };
@@ -29,6 +30,8 @@ static void close_host_fds(struct host_fds *h, size_t n_binds)
 		close(h->image);
 	if (h->tmp >= 0)
 		close(h->tmp);
+	if (h->persist >= 0)
+		close(h->persist);
 	for (size_t i = 0; h->binds && i < n_binds; i++)
 		if (h->binds[i] >= 0)
 			close(h->binds[i]);
@@ -41,6 +44,11 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 	h->image = open(plan->image, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (h->image < 0)
 		return sbx_err_sys(err, "check the path", "image '%s'", plan->image);
+	if (plan->persist) {
+		h->persist = open(plan->persist, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (h->persist < 0)
+			return sbx_err_sys(err, NULL, "persist '%s'", plan->persist);
+	}
 	if (plan->tmp == SBX_SHARE_HOST) {
 		h->tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (h->tmp < 0)
@@ -60,23 +68,32 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 	return 0;
 }
 
-static int mount_overlay(const struct sbx_plan *plan, int image_fd,
+static int mount_overlay(const struct sbx_plan *plan, int image_fd, int persist_fd,
 			 struct sbx_err *err)
 {
-	char opts[256], size[64];
+	char opts[256], size[64], upper[64] = BASE "/upper", work[64] = BASE "/work";
 
 	snprintf(size, sizeof(size), "mode=0755,size=%llu",
 		 (unsigned long long)plan->writable_size);
 	if (mount("sandbox", BASE, "tmpfs", MS_NOSUID | MS_NODEV, size) < 0)
 		return sbx_err_sys(err, NULL, "mount the sandbox's scratch tmpfs");
-	if (mkdir(BASE "/upper", 0755) < 0 || mkdir(BASE "/work", 0755) < 0 ||
-	    mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
+	if (mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
 		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
+	if (persist_fd >= 0) {
+		/* A named sandbox: the writable layer lives on in its directory. */
+		if ((mkdirat(persist_fd, "upper", 0755) < 0 && errno != EEXIST) ||
+		    (mkdirat(persist_fd, "work", 0755) < 0 && errno != EEXIST))
+			return sbx_err_sys(err, NULL, "persist '%s'", plan->persist);
+		snprintf(upper, sizeof(upper), "/proc/self/fd/%d/upper", persist_fd);
+		snprintf(work, sizeof(work), "/proc/self/fd/%d/work", persist_fd);
+	} else if (mkdir(BASE "/upper", 0755) < 0 || mkdir(BASE "/work", 0755) < 0) {
+		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
+	}
 	/* userxattr: unprivileged overlayfs keeps whiteouts in user.* xattrs;
 	 * older kernels without the option still mount without it. */
 	snprintf(opts, sizeof(opts),
-		 "userxattr,lowerdir=/proc/self/fd/%d,upperdir=" BASE "/upper,workdir=" BASE "/work",
-		 image_fd);
+		 "userxattr,lowerdir=/proc/self/fd/%d,upperdir=%s,workdir=%s",
+		 image_fd, upper, work);
 	if (mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
 		return 0;
 	if (errno == EINVAL &&
@@ -246,7 +263,7 @@ static int enter_root(int root_fd, struct sbx_err *err)
 
 int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 {
-	struct host_fds h = { .image = -1, .tmp = -1, .binds = NULL };
+	struct host_fds h = { .image = -1, .persist = -1, .tmp = -1, .binds = NULL };
 	int root_fd = -1, files_fd = -1, proc_fd = -1, rc = -1;
 
 	/* Nothing we mount may propagate back to the host. */
@@ -254,7 +271,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 		sbx_err_sys(err, NULL, "make / private");
 		goto out;
 	}
-	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, h.image, err) < 0)
+	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, h.image, h.persist, err) < 0)
 		goto out;
 	root_fd = open(BASE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	files_fd = open(BASE "/files", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -29,9 +29,9 @@
 /* The shim, installed beside the helper. */
 #define SBX_SHIM_BINARY "sandbox-exec"
 /* What sbx_task_wrap hands the shim (removed before the command runs). */
-#define SBX_ENV_ARGV0 "SANDBOX_ARGV0"
-#define SBX_ENV_JOIN "SANDBOX_JOIN"
-#define SBX_ENV_WORKDIR "SANDBOX_WORKDIR"
+#define SBX_ENV_ARGV0 "SANDBOX_EXEC_ARGV0"
+#define SBX_ENV_JOIN "SANDBOX_EXEC_JOIN"
+#define SBX_ENV_WORKDIR "SANDBOX_EXEC_WORKDIR"
 /* fds the helper is started with */
 #define SBX_STATUS_FD 3
 #define SBX_CONTROL_FD 4

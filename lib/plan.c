@@ -182,18 +182,18 @@ static int add_bind(struct sbx_plan *plan, const char *src, const char *dst,
 	return 0;
 }
 
-static int resolve_mounts(const struct sbx_policy *pol, const struct sbx_request *req,
-			  struct sbx_plan *plan, struct sbx_err *err)
+static int resolve_mounts(const struct sbx_policy *pol, const struct sbx_mount_spec *list,
+			  size_t n, int trusted, struct sbx_plan *plan, struct sbx_err *err)
 {
-	for (size_t i = 0; i < req->n_mounts; i++) {
-		const struct sbx_mount_spec *m = &req->mounts[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct sbx_mount_spec *m = &list[i];
 		char *real = realpath(m->src, NULL);
 		int allowed;
 
 		if (!real)
 			return sbx_err_sys(err, "create it or fix the path",
 					   "mount '%s:%s': source '%s'", m->src, m->dst, m->src);
-		allowed = sbx_path_allowed(real, &pol->mount_sources);
+		allowed = trusted || sbx_path_allowed(real, &pol->mount_sources);
 		if (!allowed) {
 			sbx_err_set(err, 0, NULL,
 				    "mount '%s:%s': source '%s' is outside the allowed mount sources (mounts.allowed_sources in %s)",
@@ -338,7 +338,17 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 		sbx_err_set(err, ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if (resolve_mounts(pol, req, plan, err) < 0 || build_env(pol, req, plan, err) < 0 ||
+	if (req->persist) {
+		plan->persist = realpath(req->persist, NULL);
+		if (!plan->persist) {
+			sbx_err_sys(err, NULL, "persist '%s'", req->persist);
+			goto out;
+		}
+		plan->writable = 1;
+	}
+	if (resolve_mounts(pol, req->trusted_mounts, req->n_trusted_mounts, 1, plan, err) < 0 ||
+	    resolve_mounts(pol, req->mounts, req->n_mounts, 0, plan, err) < 0 ||
+	    build_env(pol, req, plan, err) < 0 ||
 	    build_security(pol, plan, err) < 0)
 		goto out;
 	rc = 0;
@@ -353,6 +363,7 @@ void sbx_plan_free(struct sbx_plan *plan)
 	free(plan->image);
 	free(plan->hostname);
 	free(plan->workdir);
+	free(plan->persist);
 	for (size_t i = 0; i < plan->n_binds; i++) {
 		free(plan->binds[i].src);
 		free(plan->binds[i].dst);

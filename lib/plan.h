@@ -31,6 +31,7 @@ struct sbx_plan {
 	struct sbx_bind *binds;
 	size_t n_binds;
 	char *workdir;            /* NULL: the caller's cwd if it exists inside, else / */
+	char *persist;            /* NULL, or the directory that keeps the writable layer */
 
 	int env_clean;
 	struct sbx_strv env_keep; /* names or globs taken from the caller's environment */

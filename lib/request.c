@@ -32,6 +32,10 @@ void sbx_request_free(struct sbx_request *req)
 	free(req->workdir);
 	sbx_strv_clear(&req->env);
 	free(req->hostname);
+	for (size_t i = 0; i < req->n_trusted_mounts; i++)
+		sbx_mount_spec_free(&req->trusted_mounts[i]);
+	free(req->trusted_mounts);
+	free(req->persist);
 	sbx_request_init(req);
 }
 
@@ -139,18 +143,18 @@ out:
 	return rc;
 }
 
-int sbx_request_add_mount(struct sbx_request *req, const char *spec,
-			  struct sbx_err *err)
+static int add_mount_to(struct sbx_mount_spec **list, size_t *n, const char *spec,
+			struct sbx_err *err)
 {
 	struct sbx_mount_spec m, *grown;
 
 	if (sbx_mount_spec_parse(spec, &m, err) < 0)
 		return -1;
 	/* Slurm may hand the same option twice: ignore exact duplicates. */
-	for (size_t i = 0; i < req->n_mounts; i++) {
-		if (strcmp(req->mounts[i].dst, m.dst) == 0) {
-			int same = strcmp(req->mounts[i].src, m.src) == 0 &&
-				   req->mounts[i].readonly == m.readonly;
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*list)[i].dst, m.dst) == 0) {
+			int same = strcmp((*list)[i].src, m.src) == 0 &&
+				   (*list)[i].readonly == m.readonly;
 
 			sbx_mount_spec_free(&m);
 			if (same)
@@ -159,14 +163,35 @@ int sbx_request_add_mount(struct sbx_request *req, const char *spec,
 					   "mount '%s': destination already mounted", spec);
 		}
 	}
-	grown = realloc(req->mounts, (req->n_mounts + 1) * sizeof(*grown));
+	grown = realloc(*list, (*n + 1) * sizeof(*grown));
 	if (!grown) {
 		sbx_mount_spec_free(&m);
 		return oom(err);
 	}
-	req->mounts = grown;
-	req->mounts[req->n_mounts++] = m;
+	*list = grown;
+	grown[(*n)++] = m;
 	return 0;
+}
+
+int sbx_request_add_mount(struct sbx_request *req, const char *spec,
+			  struct sbx_err *err)
+{
+	return add_mount_to(&req->mounts, &req->n_mounts, spec, err);
+}
+
+int sbx_request_add_trusted_mount(struct sbx_request *req, const char *spec,
+				  struct sbx_err *err)
+{
+	return add_mount_to(&req->trusted_mounts, &req->n_trusted_mounts, spec, err);
+}
+
+int sbx_request_set_persist(struct sbx_request *req, const char *dir,
+			    struct sbx_err *err)
+{
+	if (!dir || dir[0] != '/')
+		return sbx_err_set(err, 0, "give an absolute directory",
+				   "persist '%s': not an absolute path", dir ? dir : "");
+	return set_once(&req->persist, dir, "persist", err);
 }
 
 int sbx_request_add_mounts(struct sbx_request *req, const char *list,
@@ -286,7 +311,7 @@ int sbx_request_set_hostname(struct sbx_request *req, const char *v,
 enum {
 	OPT_CONFIG = 256, OPT_IMAGE, OPT_MOUNT, OPT_WORKDIR, OPT_ENV,
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
-	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME,
+	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 };
 
 static const struct option long_opts[] = {
@@ -303,6 +328,8 @@ static const struct option long_opts[] = {
 	{ "mount-home", no_argument, NULL, OPT_HOME },
 	{ "no-mount-home", no_argument, NULL, OPT_NO_HOME },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "trusted-mount", required_argument, NULL, OPT_TRUSTED },
+	{ "persist", required_argument, NULL, OPT_PERSIST },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -337,6 +364,8 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 		case OPT_HOME: rc = sbx_request_set_mount_home(req, 1, err); break;
 		case OPT_NO_HOME: rc = sbx_request_set_mount_home(req, 0, err); break;
 		case OPT_HOSTNAME: rc = sbx_request_set_hostname(req, optarg, err); break;
+		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
+		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
 		case ':':
 			rc = sbx_err_set(err, 0, "see sandbox-run --help",
 					 "option %s: needs a value", argv[optind - 1]);
@@ -359,23 +388,32 @@ static int push2(struct sbx_strv *out, const char *opt, const char *val)
 	return 0;
 }
 
-int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
+static int push_mounts(struct sbx_strv *out, const char *opt,
+		       const struct sbx_mount_spec *list, size_t n)
 {
 	char buf[8192];
 
-	if (req->image && push2(out, "--image", req->image) < 0)
-		return -1;
-	for (size_t i = 0; i < req->n_mounts; i++) {
-		const struct sbx_mount_spec *m = &req->mounts[i];
-
-		if ((size_t)snprintf(buf, sizeof(buf), "%s:%s:%s", m->src, m->dst,
-				     m->readonly ? "ro" : "rw") >= sizeof(buf)) {
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s:%s:%s", list[i].src, list[i].dst,
+				     list[i].readonly ? "ro" : "rw") >= sizeof(buf)) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		if (push2(out, "--mount", buf) < 0)
+		if (push2(out, opt, buf) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
+{
+	if (req->image && push2(out, "--image", req->image) < 0)
+		return -1;
+	if (push_mounts(out, "--mount", req->mounts, req->n_mounts) < 0 ||
+	    push_mounts(out, "--trusted-mount", req->trusted_mounts, req->n_trusted_mounts) < 0)
+		return -1;
+	if (req->persist && push2(out, "--persist", req->persist) < 0)
+		return -1;
 	if (req->workdir && push2(out, "--workdir", req->workdir) < 0)
 		return -1;
 	for (size_t i = 0; i < req->env.n; i++)

@@ -27,6 +27,12 @@ struct sbx_request {
 	int mount_home;          /* SBX_UNSET, 0, 1 */
 	enum sbx_net net;        /* SBX_NET_UNSET = policy default */
 	char *hostname;
+	/* Set by front ends, not users: binds the front end vouches for (the
+	 * Slurm batch script), exempt from mounts.allowed_sources, and a
+	 * directory that keeps the writable layer (named sandboxes). */
+	struct sbx_mount_spec *trusted_mounts;
+	size_t n_trusted_mounts;
+	char *persist;
 };
 
 void sbx_request_init(struct sbx_request *req);
@@ -52,12 +58,15 @@ int sbx_request_set_remap_root(struct sbx_request *req, int v, struct sbx_err *e
 int sbx_request_set_mount_home(struct sbx_request *req, int v, struct sbx_err *err);
 int sbx_request_set_net(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_set_hostname(struct sbx_request *req, const char *v, struct sbx_err *err);
+int sbx_request_add_trusted_mount(struct sbx_request *req, const char *spec, struct sbx_err *err);
+int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx_err *err);
 
 /* The shared option table: parse argv[*optind..] (getopt_long, stops at the
  * first non-option or "--", which is consumed). Recognised:
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME
+ *   --trusted-mount SPEC --persist DIR   (front ends only; see above)
  * config_out receives --config (may stay NULL). */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 			   int *optind_out, char **config_out,
