@@ -82,7 +82,7 @@ static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_reque
 
 /* In the forked child: arrange fds 3 (status) and 4 (control), drop
  * everything else the caller had open, and exec the helper. */
-static void exec_helper(char **argv, int status_w, int control_r)
+static void exec_helper(char **argv, int status_w, int control_r, int detach)
 {
 	sigset_t none;
 	int st = status_w, ct = control_r;
@@ -105,6 +105,16 @@ static void exec_helper(char **argv, int status_w, int control_r)
 		close(SBX_CONTROL_FD);
 	}
 	syscall(SYS_close_range, (unsigned)SBX_CONTROL_FD + 1, ~0U, 0);
+	/* A detached helper outlives the task whose stdout it would hold open;
+	 * slurmstepd waits for EOF on it. It speaks through the status fd. */
+	if (detach) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		if (null > 2)
+			close(null);
+	}
 	execv(argv[0], argv);
 	dprintf(SBX_STATUS_FD, "error helper '%s': %s (check the installation or SANDBOX_HELPER)\n",
 		argv[0], strerror(errno));
@@ -170,7 +180,7 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		 * started it (Slurm's task 0 may finish before task 1). */
 		if (detach && fork() != 0)
 			_exit(0);
-		exec_helper(args.v, status[1], control[0]);
+		exec_helper(args.v, status[1], control[0], detach);
 	}
 	close(status[1]);
 	status[1] = -1;

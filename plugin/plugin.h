@@ -1,0 +1,66 @@
+/* The SPANK plugin's shared state and the files that act on it:
+ *   spank_sandbox.c  entry points, one per callback, dispatching by context
+ *   args.c           plugstack.conf arguments, --sandbox-* options, presets
+ *   step.c           the remote side: one sandbox per node and step
+ *   named.c          named sandboxes: their directories and cleanup */
+#ifndef SBX_PLUGIN_H
+#define SBX_PLUGIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <slurm/spank.h>
+#include "error.h"
+#include "launch.h"
+#include "request.h"
+
+#define SBX_NAMED_DIR "/var/tmp/slurm-sandbox"
+
+struct sbx_step_shared;
+
+struct sbx_plugin {
+	/* plugstack.conf arguments */
+	char *config;            /* config=FILE: the site policy */
+	char *helper;            /* helper=PATH: sandbox-helper (sandbox-exec beside it) */
+	char *named_dir;         /* named_dir=DIR: where named sandboxes keep their layer */
+
+	/* what the user asked for */
+	struct sbx_request req;
+	char *name;              /* --sandbox-name */
+
+	/* remote side */
+	int enabled;             /* this step runs in a sandbox */
+	char error[SBX_ERR_MAX + 16]; /* a remote failure, reported from task_init */
+	uint32_t job_id, step_id, local_tasks;
+	uid_t uid;
+	gid_t gid;
+	struct sbx_step_shared *shared;
+};
+
+extern struct sbx_plugin sbx_plugin;
+
+/* args.c */
+int sbx_args_parse(int ac, char **av);
+int sbx_options_register(spank_t sp);
+/* Presets from SANDBOX_* variables for what the command line left unset. */
+int sbx_options_apply_presets(spank_t sp, struct sbx_err *err);
+int sbx_options_wanted(void);
+void sbx_plugin_free(void);
+
+/* step.c (remote context) */
+int sbx_step_prepare(spank_t sp, struct sbx_err *err);     /* init_post_opt */
+int sbx_step_user_init(spank_t sp, struct sbx_err *err);   /* user_init */
+int sbx_step_task_init(spank_t sp);                        /* task_init */
+void sbx_step_task_exit(spank_t sp);                       /* task_exit */
+void sbx_step_exit(void);                                  /* exit */
+
+/* named.c */
+int sbx_named_valid(const char *name, struct sbx_err *err);
+/* As root: make named_dir/<uid>/<job>/<name>, owned by the user. */
+int sbx_named_prepare(char **path_out, struct sbx_err *err);
+/* As root, in the job epilog: remove named_dir/<uid>/<job>. */
+int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);
+
+/* Log one "sandbox: ..." line where the user sees it. */
+void sbx_plugin_report(const struct sbx_err *err);
+
+#endif

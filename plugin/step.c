@@ -1,0 +1,278 @@
+#include "plugin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <slurm/slurm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "plan.h"
+#include "policy.h"
+
+/* One sandbox per node and step, shared by the step's local tasks. The page
+ * below is mapped in slurmstepd (user_init) and inherited by every task it
+ * forks: the first task to take the lock starts the helper, the others
+ * join what it started, and slurmstepd's task_exit for the last task ends
+ * it. The mutex is robust: a task that dies holding it does not wedge the
+ * others. */
+struct sbx_step_shared {
+	pthread_mutex_t lock;
+	int started;
+	int failed;
+	pid_t helper_pid;
+	pid_t init_pid;
+	uint32_t exited;
+	char error[SBX_ERR_MAX + 16];
+};
+
+static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
+{
+	return spank_get_item(sp, item, out) == ESPANK_SUCCESS ? 0 : -1;
+}
+
+static int load_policy(struct sbx_policy *pol, struct sbx_err *err)
+{
+	const char *path = sbx_plugin.config ? sbx_plugin.config : SBX_DEFAULT_CONFIG;
+
+	/* On the node the policy is law: a missing file is an error there. */
+	if (sbx_policy_init_defaults(pol, err) < 0)
+		return -1;
+	return sbx_policy_load(pol, path, 1, err);
+}
+
+static int read_named_image(const char *dir, struct sbx_err *err)
+{
+	char path[PATH_MAX], image[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/image", dir);
+	if (sbx_plugin.req.image) {
+		/* First use records the image; later steps may omit it. */
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return sbx_err_sys(err, NULL, "named sandbox '%s'", sbx_plugin.name);
+		n = write(fd, sbx_plugin.req.image, strlen(sbx_plugin.req.image));
+		if (fchown(fd, sbx_plugin.uid, sbx_plugin.gid) < 0 || n < 0) {
+			close(fd);
+			return sbx_err_sys(err, NULL, "named sandbox '%s'", sbx_plugin.name);
+		}
+		close(fd);
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sbx_err_set(err, 0, "give --sandbox-image the first time",
+				   "name '%s': no such sandbox in this job yet", sbx_plugin.name);
+	n = read(fd, image, sizeof(image) - 1);
+	close(fd);
+	if (n <= 0)
+		return sbx_err_set(err, 0, "give --sandbox-image", "name '%s': no image recorded",
+				   sbx_plugin.name);
+	image[n] = '\0';
+	return sbx_request_set_image(&sbx_plugin.req, image, err);
+}
+
+/* Remote init_post_opt, as root. Nothing may fail the step here (22.05
+ * would report success, or drain the node for a batch step): errors are
+ * kept and returned from task_init. */
+int sbx_step_prepare(spank_t sp, struct sbx_err *err)
+{
+	struct sbx_policy pol = { 0 };
+	char *dir = NULL;
+	int rc = -1;
+
+	if (item_u32(sp, S_JOB_ID, &sbx_plugin.job_id) < 0 ||
+	    item_u32(sp, S_JOB_STEPID, &sbx_plugin.step_id) < 0 ||
+	    spank_get_item(sp, S_JOB_UID, &sbx_plugin.uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &sbx_plugin.gid) != ESPANK_SUCCESS)
+		return sbx_err_set(err, 0, NULL, "step: cannot read the job's ids");
+	/* The extern step holds the job's resources; it runs no user code. */
+	if (sbx_plugin.step_id == SLURM_EXTERN_CONT)
+		return 0;
+	if (sbx_options_apply_presets(sp, err) < 0)
+		goto out;
+	if (!sbx_options_wanted()) {
+		rc = 0;
+		goto out;
+	}
+	sbx_plugin.enabled = 1;
+	if (sbx_plugin.name) {
+		if (sbx_named_prepare(&dir, err) < 0 || read_named_image(dir, err) < 0 ||
+		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
+			goto out;
+	}
+	if (load_policy(&pol, err) < 0 || sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(dir);
+	sbx_policy_free(&pol);
+	return rc;
+}
+
+/* Remote user_init: slurmstepd, euid = the user. */
+int sbx_step_user_init(spank_t sp, struct sbx_err *err)
+{
+	pthread_mutexattr_t attr;
+	struct sbx_step_shared *sh;
+	int argc = 0;
+	char **argv = NULL;
+
+	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &sbx_plugin.local_tasks) != ESPANK_SUCCESS)
+		return sbx_err_set(err, 0, NULL, "step: cannot read the local task count");
+	/* The batch script lives in slurmd's spool: bind it at its own path so
+	 * the shim can exec it inside. */
+	if (sbx_plugin.step_id == SLURM_BATCH_SCRIPT &&
+	    spank_get_item(sp, S_JOB_ARGV, &argc, &argv) == ESPANK_SUCCESS && argc > 0 &&
+	    argv[0][0] == '/') {
+		char spec[PATH_MAX * 2 + 8];
+
+		snprintf(spec, sizeof(spec), "%s:%s:ro", argv[0], argv[0]);
+		if (sbx_request_add_trusted_mount(&sbx_plugin.req, spec, err) < 0)
+			return -1;
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return sbx_err_sys(err, NULL, "step: shared state");
+	memset(sh, 0, sizeof(*sh));
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&sh->lock, &attr) != 0) {
+		munmap(sh, sizeof(*sh));
+		return sbx_err_set(err, 0, NULL, "step: cannot create the shared lock");
+	}
+	pthread_mutexattr_destroy(&attr);
+	sbx_plugin.shared = sh;
+	return 0;
+}
+
+static struct sbx_launch_opts launch_opts(void)
+{
+	struct sbx_launch_opts opts = {
+		.helper_path = sbx_plugin.helper,
+		.config_path = sbx_plugin.config,
+		.die_with_parent = 0,
+		/* Task 0 may end long before the others; the sandbox must not. */
+		.detach = 1,
+	};
+
+	return opts;
+}
+
+static int start_once(struct sbx_step_shared *sh, struct sbx_err *err)
+{
+	int rc = pthread_mutex_lock(&sh->lock);
+
+	if (rc == EOWNERDEAD) {
+		pthread_mutex_consistent(&sh->lock);
+		if (!sh->started) {
+			sh->failed = 1;
+			snprintf(sh->error, sizeof(sh->error),
+				 "sandbox: step: a task died while starting the sandbox (see the step's first error)");
+		}
+	} else if (rc != 0) {
+		return sbx_err_set(err, rc, NULL, "step: lock");
+	}
+	if (!sh->started && !sh->failed) {
+		struct sbx_launch_opts opts = launch_opts();
+		struct sbx_sandbox sb;
+
+		if (sbx_sandbox_start(&opts, &sbx_plugin.req, &sb, err) < 0) {
+			sh->failed = 1;
+			sbx_err_line(err, sh->error, sizeof(sh->error));
+			pthread_mutex_unlock(&sh->lock);
+			return -1;
+		}
+		sh->helper_pid = sb.helper_pid;
+		sh->init_pid = sb.init_pid;
+		sh->started = 1;
+	}
+	rc = sh->failed ? -1 : 0;
+	pthread_mutex_unlock(&sh->lock);
+	/* Only the task that tried reports the reason; the rest just fail. */
+	if (rc < 0)
+		sbx_err_set(err, 0, NULL, "%s", "");
+	return rc;
+}
+
+static int spank_set(void *ctx, const char *name, const char *value)
+{
+	return spank_setenv((spank_t)ctx, name, value, 1) == ESPANK_SUCCESS ? 0 : -1;
+}
+
+/* Each task, as the user, just before slurmstepd's exec path: start (once)
+ * and point the task at the shim. */
+int sbx_step_task_init(spank_t sp)
+{
+	struct sbx_launch_opts opts = launch_opts();
+	struct sbx_sandbox sb = { .control_fd = -1 };
+	struct sbx_err err = { 0 };
+	int argc = 0;
+	char **argv = NULL;
+
+	if (sbx_plugin.error[0]) {
+		slurm_error("%s", sbx_plugin.error);
+		return -1;
+	}
+	if (!sbx_plugin.shared) {
+		slurm_error("sandbox: step: no shared state (user_init did not run)");
+		return -1;
+	}
+	if (start_once(sbx_plugin.shared, &err) < 0) {
+		if (err.msg[0])
+			sbx_plugin_report(&err);
+		return -1;
+	}
+	sb.helper_pid = sbx_plugin.shared->helper_pid;
+	sb.init_pid = sbx_plugin.shared->init_pid;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1) {
+		slurm_error("sandbox: step: cannot read the task's command");
+		return -1;
+	}
+	/* 22.05 has no spank_prepend_task_argv: the argv Slurm execs is this
+	 * very array, so its first element is swapped for the shim (which
+	 * gets the original through the environment). */
+	if (sbx_task_wrap(&opts, &sb, sbx_plugin.req.workdir, argv, spank_set, sp, &err) < 0) {
+		sbx_plugin_report(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static void stop_helper(struct sbx_step_shared *sh)
+{
+	if (sh->started && sh->helper_pid > 0) {
+		kill(sh->helper_pid, SIGTERM);
+		sh->helper_pid = 0;
+	}
+}
+
+/* slurmstepd, as root, as each task is reaped: the last one ends the sandbox. */
+void sbx_step_task_exit(spank_t sp)
+{
+	struct sbx_step_shared *sh = sbx_plugin.shared;
+
+	(void)sp;
+	if (!sh)
+		return;
+	if (__atomic_add_fetch(&sh->exited, 1, __ATOMIC_SEQ_CST) >= sbx_plugin.local_tasks)
+		stop_helper(sh);
+}
+
+/* slurmstepd's last word: whatever happened to the tasks, end the sandbox. */
+void sbx_step_exit(void)
+{
+	if (sbx_plugin.shared) {
+		stop_helper(sbx_plugin.shared);
+		munmap(sbx_plugin.shared, sizeof(*sbx_plugin.shared));
+		sbx_plugin.shared = NULL;
+	}
+}
