@@ -23,6 +23,9 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err);
  * want_file) when create is set. */
 int sbx_open_in_root(int root_fd, const char *path, int create, int want_file,
 		     struct sbx_err *err);
+/* Open (creating) the regular file at path inside the root for writing
+ * with flags; a symlink or other non-directory there is replaced first. */
+int sbx_open_file_in_root(int root_fd, const char *path, int flags, struct sbx_err *err);
 /* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
  * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
  * device nodes usable (the /dev binds). Applies to every submount. */

@@ -99,6 +99,37 @@ int sbx_open_in_root(int root_fd, const char *path, int create, int want_file,
 	return fd;
 }
 
+int sbx_open_file_in_root(int root_fd, const char *path, int flags, struct sbx_err *err)
+{
+	char parent_path[PATH_MAX];
+	const char *name = strrchr(path, '/');
+	struct stat st;
+	int parent, fd;
+
+	if (!name || !name[1] || (size_t)(name - path) >= sizeof(parent_path))
+		return sbx_err_set(err, EINVAL, NULL, "path '%s' in the sandbox", path);
+	memcpy(parent_path, path, (size_t)(name - path));
+	parent_path[name - path] = '\0';
+	name++;
+	parent = sbx_open_in_root(root_fd, parent_path[0] ? parent_path : "/", 1, 0, err);
+	if (parent < 0)
+		return -1;
+	/* The sandbox's own files replace whatever the image has there, a
+	 * symlink included (the unlink lands in the upper layer only). */
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode) || unlinkat(parent, name, 0) < 0) {
+			sbx_err_sys(err, NULL, "replace '%s' in the sandbox", path);
+			close(parent);
+			return -1;
+		}
+	}
+	fd = openat(parent, name, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		sbx_err_sys(err, NULL, "create '%s' in the sandbox", path);
+	close(parent);
+	return fd;
+}
+
 int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
 		struct sbx_err *err)
 {

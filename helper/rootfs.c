@@ -198,8 +198,12 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 		if (fstat(h->binds[i], &st) < 0)
 			return sbx_err_sys(err, NULL, "mount %s: source", what);
 		fd = sbx_open_in_root(root_fd, b->dst, 1, !S_ISDIR(st.st_mode), err);
-		if (fd < 0)
-			return -1;
+		if (fd < 0) {
+			char reason[SBX_ERR_MAX];
+
+			snprintf(reason, sizeof(reason), "%s", err ? err->msg : "");
+			return sbx_err_set(err, 0, NULL, "mount %s: destination: %s", what, reason);
+		}
 		rc = sbx_bind_fd(h->binds[i], fd, b->readonly, what, err);
 		close(fd);
 		if (rc < 0)

@@ -104,8 +104,12 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 		return refused(err, pol, "--mount-home", "mounts.allow_mount_home", "no");
 	if (req->net == SBX_NET_HOST && !pol->allow_net_host)
 		return refused(err, pol, "--net host", "namespaces.allow_net_host", "no");
-	if (req->hostname && !pol->allow_hostname)
-		return refused(err, pol, "--hostname", "namespaces.allow_hostname", "no");
+	if (req->hostname && !pol->allow_hostname) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "--hostname %s", req->hostname);
+		return refused(err, pol, what, "namespaces.allow_hostname", "no");
+	}
 	if (req->env.n > 0 && !pol->allow_user_env) {
 		char what[256];
 

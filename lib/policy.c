@@ -138,6 +138,25 @@ static int fail_nomem(struct load_ctx *ctx)
 	return 0;
 }
 
+static int known_section(const char *name, size_t len);
+
+/* inih reports keys, never headings: check a heading where it stands, so
+ * the error names its line (and an empty misspelled section is caught). */
+static void check_heading(struct load_ctx *ctx, const char *line)
+{
+	const char *p = line + strspn(line, " \t"), *end;
+
+	if (*p != '[')
+		return;
+	end = strchr(p, ']');
+	if (!end)
+		return;         /* inih reports the syntax error */
+	p++;
+	if (!known_section(p, (size_t)(end - p)))
+		fail(ctx, "use images, mounts, rootfs, namespaces, environment or security",
+		     "unknown section [%.*s]", (int)(end - p), p);
+}
+
 /* An fgets()-like reader for ini_parse_stream(). It counts lines, since
  * Debian's inih is built without INI_HANDLER_LINENO; it refuses lines that
  * do not fit inih's buffer (inih would split them into two "lines"); and it
@@ -165,6 +184,9 @@ static char *read_line(char *str, int num, void *stream)
 		     "line longer than %d characters", num - 3);
 		return NULL;
 	}
+	check_heading(ctx, ctx->buf);
+	if (ctx->fail_line)
+		return NULL;
 	memcpy(str, ctx->buf, (size_t)len + 1);
 	return str;
 }
@@ -441,13 +463,20 @@ static int on_key(void *user, const char *section, const char *name,
 		if (strcmp(keys[k].name, name) == 0)
 			return set_key(ctx, k, value);
 	}
-	/* inih does not report headings, only keys: an unknown section is
-	 * found at its first key. */
+	/* Headings are checked by the reader; this is a safety net. */
 	if (!known_section)
 		return fail(ctx, "use images, mounts, rootfs, namespaces, environment or security",
 			    "unknown section [%s]", section);
 	return fail(ctx, "see docs/policy.md for the keys",
 		    "unknown key '%s' in [%s]", name, section);
+}
+
+static int known_section(const char *name, size_t len)
+{
+	for (size_t k = 0; k < N_KEYS; k++)
+		if (strlen(keys[k].section) == len && strncmp(keys[k].section, name, len) == 0)
+			return 1;
+	return 0;
 }
 
 int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install everything slurm-sandbox needs to build and test on Debian 12.
+# Usage (as root): tests/install-deps.sh [--vm]   (--vm: also the VM lane's qemu)
+set -eu
+build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libinih-dev libslurm-dev"
+test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \
+      util-linux netcat-openbsd python3"
+bench="bubblewrap hyperfine"
+vm=""
+[ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $build $test $bench $vm >/dev/null
+echo "install-deps: done"
