@@ -161,7 +161,7 @@ static void child(char **argv, char **env, const struct shim_config *c,
 		fprintf(stderr, "sandbox: exec: close inherited fds: %s\n", strerror(errno));
 		_exit(125);
 	}
-	if (sbx_caps_restrict(c->caps, &err) < 0) {
+	if (sbx_caps_restrict(c->caps, 0, &err) < 0) {
 		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
 		_exit(125);
 	}
@@ -273,9 +273,10 @@ int sbx_shim_main(int argc, char **argv)
 	}
 	if (pid == 0)
 		child(argv, env, &c, &bpf, &old);
-	/* The shim itself keeps nothing it does not need. */
-	if (sbx_caps_restrict(0, &err) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+	/* The shim itself (outside the pid namespace) keeps nothing either;
+	 * its sets were narrowed on joining. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fprintf(stderr, "sandbox: exec: no_new_privs: %s\n", strerror(errno));
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return relay(pid);
 }

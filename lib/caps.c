@@ -8,7 +8,7 @@
  * only what the site policy lists, in every set, so nothing returns at
  * execve: bounding (limits what exec may grant), permitted/effective,
  * inheritable and ambient (how a non-root uid keeps a cap across exec). */
-int sbx_caps_restrict(uint64_t mask, struct sbx_err *err)
+int sbx_caps_restrict(uint64_t mask, int bounding, struct sbx_err *err)
 {
 	cap_t caps = NULL;
 	cap_value_t last = (cap_value_t)cap_max_bits() - 1;
@@ -16,8 +16,8 @@ int sbx_caps_restrict(uint64_t mask, struct sbx_err *err)
 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return sbx_err_sys(err, NULL, "capabilities: clear ambient");
-	for (cap_value_t c = 0; c <= last; c++) {
-		if ((mask & (1ULL << c)) || cap_get_bound(c) == 0)
+	for (cap_value_t c = 0; bounding && c <= last; c++) {
+		if (mask & (1ULL << c))
 			continue;
 		if (cap_drop_bound(c) < 0 && errno != EINVAL)
 			return sbx_err_sys(err, NULL, "capabilities: drop bounding %d", c);

@@ -5,7 +5,8 @@
 #include "error.h"
 
 /* Keep only the capabilities in mask (bit N = capability N) in every set.
- * Sets already narrower are left alone, so it can run twice. */
-int sbx_caps_restrict(uint64_t mask, struct sbx_err *err);
+ * bounding: also narrow the bounding set (one prctl per capability, and it
+ * needs CAP_SETPCAP: done once, by the joining task). */
+int sbx_caps_restrict(uint64_t mask, int bounding, struct sbx_err *err);
 
 #endif

@@ -251,7 +251,7 @@ static int restrict_caps(struct sbx_err *err)
 	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0)
 		return sbx_err_sys(err, "is the helper from the same build?",
 				   "join: read %s/%s", SBX_SHIM_DIR, SBX_CONFIG_FILE);
-	rc = sbx_caps_restrict(sbx_config_caps(&cfg), err);
+	rc = sbx_caps_restrict(sbx_config_caps(&cfg), 1, err);
 	sbx_config_free(&cfg);
 	return rc;
 }
