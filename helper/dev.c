@@ -78,7 +78,7 @@ int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err)
 	char opts[64];
 	int dev_fd = -1, rc = -1, shm_src = -1, shm_dst = -1;
 
-	dev_fd = sbx_open_in_root(root_fd, "/dev", 1, 0, err);
+	dev_fd = sbx_open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY, err);
 	if (dev_fd < 0)
 		goto out;
 	if (sbx_mount_fs_at(dev_fd, "tmpfs", MS_NOSUID | MS_NOEXEC,
@@ -86,7 +86,7 @@ int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err)
 		goto out;
 	/* Reopen: the old fd still points below the new tmpfs. */
 	close(dev_fd);
-	dev_fd = sbx_open_in_root(root_fd, "/dev", 0, 0, err);
+	dev_fd = sbx_open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY, err);
 	if (dev_fd < 0)
 		goto out;
 	{

@@ -12,8 +12,8 @@
  * helper. A read-only sandbox gets them bound read-only from the helper's
  * tmpfs; a writable one gets them written into its upper layer, so tools
  * that edit them (useradd in a remap-root sandbox) work. Either way the
- * image is never written, and a symlink the image has there is replaced,
- * never followed. */
+ * image is never written: the files sit in the skeleton layer (skel.c),
+ * hiding the image's own, symlinks included. */
 
 #define ETC_MAX (4 << 20)
 
@@ -68,7 +68,7 @@ static int read_image_file(int root_fd, const char *path, struct buf *b,
 
 	b->data = NULL;
 	b->len = 0;
-	pfd = sbx_open_in_root(root_fd, path, 0, 0, NULL);
+	pfd = sbx_open_in_root(root_fd, path, O_PATH, NULL);
 	if (pfd < 0)
 		return 0;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
@@ -141,7 +141,7 @@ static int place(const struct etc_target *t, const char *path, const char *a,
 	int src = -1, dst = -1, rc = -1;
 
 	if (t->writable) {
-		dst = sbx_open_file_in_root(t->root_fd, path, O_WRONLY | O_TRUNC, err);
+		dst = sbx_open_in_root(t->root_fd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, err);
 		if (dst < 0)
 			return -1;
 		rc = 0;
@@ -156,7 +156,7 @@ static int place(const struct etc_target *t, const char *path, const char *a,
 	src = openat(t->files_fd, name, O_PATH | O_CLOEXEC);
 	if (src < 0)
 		return sbx_err_sys(err, NULL, "open %s", name);
-	dst = sbx_open_file_in_root(t->root_fd, path, O_RDONLY, err);
+	dst = sbx_open_in_root(t->root_fd, path, O_PATH | O_NOFOLLOW, err);
 	if (dst >= 0)
 		rc = sbx_bind_fd(src, dst, 1, path, err);
 	close(src);

@@ -18,14 +18,9 @@ int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);
  * pid 1 (only a process inside the new pid namespace may mount its /proc). */
 int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err);
 
-/* mounts.c: resolve a path inside root_fd (symlinks cannot leave it) and
- * return an O_PATH fd, creating missing parts (dirs, or a final file when
- * want_file) when create is set. */
-int sbx_open_in_root(int root_fd, const char *path, int create, int want_file,
-		     struct sbx_err *err);
-/* Open (creating) the regular file at path inside the root for writing
- * with flags; a symlink or other non-directory there is replaced first. */
-int sbx_open_file_in_root(int root_fd, const char *path, int flags, struct sbx_err *err);
+/* mounts.c: open path inside root_fd with flags (O_PATH for a mount
+ * target); symlinks are resolved but cannot leave the root. */
+int sbx_open_in_root(int root_fd, const char *path, int flags, struct sbx_err *err);
 /* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
  * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
  * device nodes usable (the /dev binds). Applies to every submount. */
@@ -36,6 +31,15 @@ int sbx_set_readonly(int fd, const char *what, struct sbx_err *err);
 /* Mount a fresh filesystem onto dst_fd. */
 int sbx_mount_fs_at(int dst_fd, const char *fstype, unsigned long flags,
 		    const char *data, const char *what, struct sbx_err *err);
+
+/* skel.c: make path exist in the sandbox through the skeleton layer. */
+enum sbx_skel_kind {
+	SBX_SKEL_DIR,        /* a directory, unless the image has one */
+	SBX_SKEL_FILE,       /* a file, unless the image has something there */
+	SBX_SKEL_OWN_FILE,   /* always our own file, hiding the image's (etc files) */
+};
+int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
+		 struct sbx_err *err);
 
 /* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
 int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);

@@ -68,10 +68,59 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 	return 0;
 }
 
-static int mount_overlay(const struct sbx_plan *plan, int image_fd, int persist_fd,
+/* Every mount point and file the sandbox adds, made in the skeleton layer
+ * before the overlay exists. */
+static int build_skeleton(const struct sbx_plan *plan, const struct host_fds *h,
+			  struct sbx_err *err)
+{
+	static const char *const dirs[] = { "/proc", "/dev", "/tmp", SBX_SHIM_DIR, NULL };
+	static const char *const files[] = {
+		"/etc/passwd", "/etc/group", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", NULL,
+	};
+	int skel, rc = -1;
+
+	if (mkdir(BASE "/skel", 0755) < 0)
+		return sbx_err_sys(err, NULL, "prepare the sandbox's skeleton");
+	skel = open(BASE "/skel", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (skel < 0)
+		return sbx_err_sys(err, NULL, "prepare the sandbox's skeleton");
+	for (size_t i = 0; dirs[i]; i++)
+		if (sbx_skel_add(skel, h->image, dirs[i], SBX_SKEL_DIR, err) < 0)
+			goto out;
+	if (plan->sys != SBX_SYS_NONE && sbx_skel_add(skel, h->image, "/sys", SBX_SKEL_DIR, err) < 0)
+		goto out;
+	for (size_t i = 0; files[i]; i++)
+		if (sbx_skel_add(skel, h->image, files[i], SBX_SKEL_OWN_FILE, err) < 0)
+			goto out;
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		struct stat st;
+
+		if (fstat(h->binds[i], &st) < 0) {
+			sbx_err_sys(err, NULL, "mount '%s:%s': source", plan->binds[i].src,
+				    plan->binds[i].dst);
+			goto out;
+		}
+		if (sbx_skel_add(skel, h->image, plan->binds[i].dst,
+				 S_ISDIR(st.st_mode) ? SBX_SKEL_DIR : SBX_SKEL_FILE, err) < 0) {
+			char reason[SBX_ERR_MAX];
+
+			snprintf(reason, sizeof(reason), "%s", err ? err->msg : "");
+			sbx_err_set(err, 0, NULL, "mount '%s:%s': destination: %s",
+				    plan->binds[i].src, plan->binds[i].dst, reason);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	close(skel);
+	return rc;
+}
+
+static int mount_overlay(const struct sbx_plan *plan, const struct host_fds *h,
 			 struct sbx_err *err)
 {
 	char opts[256], size[64], upper[64] = BASE "/upper", work[64] = BASE "/work";
+	int image_fd = h->image, persist_fd = h->persist;
 
 	snprintf(size, sizeof(size), "mode=0755,size=%llu",
 		 (unsigned long long)plan->writable_size);
@@ -79,6 +128,8 @@ static int mount_overlay(const struct sbx_plan *plan, int image_fd, int persist_
 		return sbx_err_sys(err, NULL, "mount the sandbox's scratch tmpfs");
 	if (mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
 		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
+	if (build_skeleton(plan, h, err) < 0)
+		return -1;
 	if (persist_fd >= 0) {
 		/* A named sandbox: the writable layer lives on in its directory. */
 		if ((mkdirat(persist_fd, "upper", 0755) < 0 && errno != EEXIST) ||
@@ -92,7 +143,7 @@ static int mount_overlay(const struct sbx_plan *plan, int image_fd, int persist_
 	/* userxattr: unprivileged overlayfs keeps whiteouts in user.* xattrs;
 	 * older kernels without the option still mount without it. */
 	snprintf(opts, sizeof(opts),
-		 "userxattr,lowerdir=/proc/self/fd/%d,upperdir=%s,workdir=%s",
+		 "userxattr,lowerdir=" BASE "/skel:/proc/self/fd/%d,upperdir=%s,workdir=%s",
 		 image_fd, upper, work);
 	if (mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
 		return 0;
@@ -106,7 +157,7 @@ static int mount_overlay(const struct sbx_plan *plan, int image_fd, int persist_
 static int mount_dir_fs(int root_fd, const char *path, const char *fstype,
 			unsigned long flags, const char *data, struct sbx_err *err)
 {
-	int fd = sbx_open_in_root(root_fd, path, 1, 0, err);
+	int fd = sbx_open_in_root(root_fd, path, O_PATH | O_DIRECTORY, err);
 	int rc;
 
 	if (fd < 0)
@@ -125,7 +176,7 @@ static int cover_proc(int root_fd, struct sbx_err *err)
 	};
 
 	for (size_t i = 0; covered[i]; i++) {
-		int fd = sbx_open_in_root(root_fd, covered[i], 0, 0, NULL);
+		int fd = sbx_open_in_root(root_fd, covered[i], O_PATH, NULL);
 		int rc;
 
 		if (fd < 0)
@@ -144,7 +195,7 @@ static int mount_sys(int root_fd, const struct sbx_plan *plan, struct sbx_err *e
 
 	if (plan->sys == SBX_SYS_NONE)
 		return 0;
-	fd = sbx_open_in_root(root_fd, "/sys", 1, 0, err);
+	fd = sbx_open_in_root(root_fd, "/sys", O_PATH | O_DIRECTORY, err);
 	if (fd < 0)
 		return -1;
 	/* A fresh sysfs needs a network namespace of our own; with the host's
@@ -177,7 +228,7 @@ static int mount_tmp(int root_fd, const struct sbx_plan *plan, int host_tmp,
 			 (unsigned long long)plan->tmp_size);
 		return mount_dir_fs(root_fd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts, err);
 	}
-	fd = sbx_open_in_root(root_fd, "/tmp", 1, 0, err);
+	fd = sbx_open_in_root(root_fd, "/tmp", O_PATH | O_DIRECTORY, err);
 	if (fd < 0)
 		return -1;
 	rc = sbx_bind_fd(host_tmp, fd, 0, "/tmp", err);
@@ -197,7 +248,7 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 		snprintf(what, sizeof(what), "'%s:%s'", b->src, b->dst);
 		if (fstat(h->binds[i], &st) < 0)
 			return sbx_err_sys(err, NULL, "mount %s: source", what);
-		fd = sbx_open_in_root(root_fd, b->dst, 1, !S_ISDIR(st.st_mode), err);
+		fd = sbx_open_in_root(root_fd, b->dst, O_PATH, err);
 		if (fd < 0) {
 			char reason[SBX_ERR_MAX];
 
@@ -238,7 +289,7 @@ static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan
 		close(fd);
 		fd = -1;
 	}
-	dst = sbx_open_in_root(root_fd, SBX_SHIM_DIR, 1, 0, err);
+	dst = sbx_open_in_root(root_fd, SBX_SHIM_DIR, O_PATH | O_DIRECTORY, err);
 	if (dst < 0)
 		goto out;
 	rc = sbx_bind_fd(files_fd, dst, 1, SBX_SHIM_DIR, err);
@@ -275,7 +326,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 		sbx_err_sys(err, NULL, "make / private");
 		goto out;
 	}
-	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, h.image, h.persist, err) < 0)
+	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, &h, err) < 0)
 		goto out;
 	root_fd = open(BASE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	files_fd = open(BASE "/files", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -283,7 +334,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 		sbx_err_sys(err, NULL, "open the new root");
 		goto out;
 	}
-	proc_fd = sbx_open_in_root(root_fd, "/proc", 1, 0, err);
+	proc_fd = sbx_open_in_root(root_fd, "/proc", O_PATH | O_DIRECTORY, err);
 	if (proc_fd < 0 || sbx_mount_fs_at(proc_fd, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 					   NULL, "/proc", err) < 0) {
 		if (err && err->errnum == EPERM)
