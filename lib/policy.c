@@ -23,7 +23,7 @@
 #define GIB (UINT64_C(1) << 30)
 
 static const char default_passthrough[] =
-	"TERM LANG LANGUAGE LC_* TZ SLURM_* PMI_* PMIX_* OMPI_* I_MPI_* "
+	"TERM LANG LANGUAGE LC_* TZ SLURM_* SLURMD_* PMI_* PMIX_* OMPI_* I_MPI_* "
 	"CUDA_VISIBLE_DEVICES NVIDIA_VISIBLE_DEVICES OMP_NUM_THREADS TMPDIR";
 
 enum key_type {

@@ -169,7 +169,7 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(p->allow_remap_root, 1);
 	assert_int_equal(p->env_clean, 1);
 	assert_list(&p->env_passthrough,
-		    "TERM LANG LANGUAGE LC_* TZ SLURM_* PMI_* PMIX_* OMPI_* "
+		    "TERM LANG LANGUAGE LC_* TZ SLURM_* SLURMD_* PMI_* PMIX_* OMPI_* "
 		    "I_MPI_* CUDA_VISIBLE_DEVICES NVIDIA_VISIBLE_DEVICES "
 		    "OMP_NUM_THREADS TMPDIR");
 	assert_int_equal(p->allow_user_env, 1);
@@ -401,8 +401,16 @@ static void comments_may_follow_a_value_after_a_semicolon(void **state)
 
 static void an_unknown_section_is_refused(void **state)
 {
-	assert_load_fails(*state, "[rootfs]\nwritable = no\n[bogus]\nfoo = 1\n", 4,
+	/* Reported at the heading, not at its first key. */
+	assert_load_fails(*state, "[rootfs]\nwritable = no\n[bogus]\nfoo = 1\n", 3,
 			  "unknown section [bogus] (use images, mounts, rootfs, "
+			  "namespaces, environment or security)");
+}
+
+static void an_empty_misspelled_section_is_refused(void **state)
+{
+	assert_load_fails(*state, "[rootfss]\n[rootfs]\nwritable = no\n", 1,
+			  "unknown section [rootfss] (use images, mounts, rootfs, "
 			  "namespaces, environment or security)");
 }
 
@@ -714,6 +722,7 @@ int main(void)
 		T(an_empty_hostname_keeps_the_hosts),
 		T(comments_may_follow_a_value_after_a_semicolon),
 		T(an_unknown_section_is_refused),
+		T(an_empty_misspelled_section_is_refused),
 		T(an_unknown_key_is_refused),
 		T(a_key_outside_any_section_is_refused),
 		T(a_bad_boolean_is_refused),
