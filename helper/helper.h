@@ -21,6 +21,11 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err);
 /* mounts.c: open path inside root_fd with flags (O_PATH for a mount
  * target); symlinks are resolved but cannot leave the root. */
 int sbx_open_in_root(int root_fd, const char *path, int flags, struct sbx_err *err);
+/* Like sbx_open_in_root(O_PATH), creating what is missing (directories,
+ * and a final file when want_file), one component at a time, each resolved
+ * in the root again: for mount points below the sandbox's own /tmp or /dev,
+ * which cover the skeleton's. */
+int sbx_make_in_root(int root_fd, const char *path, int want_file, struct sbx_err *err);
 /* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
  * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
  * device nodes usable (the /dev binds). Applies to every submount. */

@@ -34,6 +34,79 @@ int sbx_open_in_root(int root_fd, const char *path, int flags, struct sbx_err *e
 	return fd;
 }
 
+int sbx_make_in_root(int root_fd, const char *path, int want_file, struct sbx_err *err)
+{
+	char prefix[PATH_MAX];
+	size_t len = strlen(path), pos = 0;
+	int fd;
+
+	fd = openat_in_root(root_fd, path, O_PATH);
+	if (fd >= 0 || errno != ENOENT) {
+		if (fd < 0)
+			sbx_err_sys(err, NULL, "path '%s' in the sandbox", path);
+		return fd;
+	}
+	if (len >= sizeof(prefix))
+		return sbx_err_set(err, ENAMETOOLONG, NULL, "path '%s' in the sandbox", path);
+	/* Create what is missing one component at a time, each time resolving
+	 * the parent from the root again, so a symlink anywhere stays inside. */
+	while (pos < len) {
+		size_t start, end;
+		int parent, last;
+
+		while (path[pos] == '/')
+			pos++;
+		start = pos;
+		while (pos < len && path[pos] != '/')
+			pos++;
+		end = pos;
+		if (end == start)
+			break;
+		memcpy(prefix, path, end);
+		prefix[end] = '\0';
+		fd = openat_in_root(root_fd, prefix, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (errno != ENOENT)
+			return sbx_err_sys(err, NULL, "path '%s' in the sandbox", prefix);
+		prefix[start] = '\0';
+		parent = openat_in_root(root_fd, start ? prefix : "/", O_PATH | O_DIRECTORY);
+		if (parent < 0)
+			return sbx_err_sys(err, NULL, "path '%s' in the sandbox", path);
+		memcpy(prefix, path + start, end - start);
+		prefix[end - start] = '\0';
+		while (path[pos] == '/')
+			pos++;
+		last = pos >= len;
+		if (last && want_file) {
+			int f = openat(parent, prefix, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+				       | O_NOFOLLOW, 0644);
+
+			if (f >= 0)
+				close(f);
+			else if (errno != EEXIST) {
+				sbx_err_sys(err, "the image must allow creating it",
+					    "create '%s' in the sandbox", path);
+				close(parent);
+				return -1;
+			}
+		} else if (mkdirat(parent, prefix, 0755) < 0 && errno != EEXIST) {
+			sbx_err_sys(err, "the image must allow creating it",
+				    "create '%s' in the sandbox", path);
+			close(parent);
+			return -1;
+		}
+		close(parent);
+	}
+	fd = openat_in_root(root_fd, path, O_PATH);
+	if (fd < 0)
+		sbx_err_sys(err, "is it a dangling symlink in the image?",
+			    "path '%s' in the sandbox", path);
+	return fd;
+}
+
 int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
 		struct sbx_err *err)
 {

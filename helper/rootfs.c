@@ -248,7 +248,7 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 		snprintf(what, sizeof(what), "'%s:%s'", b->src, b->dst);
 		if (fstat(h->binds[i], &st) < 0)
 			return sbx_err_sys(err, NULL, "mount %s: source", what);
-		fd = sbx_open_in_root(root_fd, b->dst, O_PATH, err);
+		fd = sbx_make_in_root(root_fd, b->dst, !S_ISDIR(st.st_mode), err);
 		if (fd < 0) {
 			char reason[SBX_ERR_MAX];
 
