@@ -94,8 +94,6 @@ static int reserved_dest(const char *dst)
 int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_err *err)
 {
-	if (!req->image)
-		return sbx_err_set(err, 0, "pass --image DIR", "image: no image given");
 	if (req->writable == 1 && !pol->allow_writable)
 		return refused(err, pol, "--writable", "rootfs.allow_writable", "no");
 	if (req->remap_root == 1 && !pol->allow_remap_root)
@@ -311,6 +309,10 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	int rc = -1;
 
 	memset(plan, 0, sizeof(*plan));
+	if (!req->image) {
+		sbx_err_set(err, 0, "pass --image DIR", "image: no image given");
+		goto out;
+	}
 	if (sbx_plan_check(pol, req, err) < 0)
 		goto out;
 	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
