@@ -3,7 +3,9 @@
 #include "plugin.h"
 
 #include <slurm/slurm.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include "plan.h"
 #include "policy.h"
 
@@ -66,6 +68,41 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	default:
 		return 0;
 	}
+}
+
+/* 22.05 execs --multi-prog ranks from per-task argv the plugin cannot
+ * reach, so they would run outside the sandbox: refuse. srun hands such a
+ * step the config file's name and its contents as argv[0] and argv[1]. */
+static int is_multi_prog(spank_t sp)
+{
+	char buf[65536];
+	int argc = 0, fd, same = 0;
+	char **argv = NULL;
+	ssize_t n;
+
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc != 2 ||
+	    !strchr(argv[1], '\n'))
+		return 0;
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n >= 0) {
+		buf[n] = '\0';
+		same = strcmp(buf, argv[1]) == 0;
+	}
+	return same;
+}
+
+int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (!sbx_options_wanted() || !is_multi_prog(sp))
+		return 0;
+	slurm_error("sandbox: --multi-prog: not supported with a sandbox (start the ranks' programs from one script run in the sandbox)");
+	return -1;
 }
 
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
