@@ -61,7 +61,8 @@ static int finish(int rc, struct sbx_err *err, const char *opt)
 	if (rc < 0) {
 		char line[SBX_ERR_MAX + 16];
 
-		slurm_error("%s (in %s)", sbx_err_line(err, line, sizeof(line)), opt);
+		(void)opt;
+		slurm_error("%s", sbx_err_line(err, line, sizeof(line)));
 		return -1;
 	}
 	return 0;
@@ -106,6 +107,11 @@ static int opt_writable(int val, const char *arg, int remote)
 
 	(void)arg;
 	(void)remote;
+	if (sbx_plugin.req.writable != SBX_UNSET && sbx_plugin.req.writable != val) {
+		sbx_err_set(&err, 0, "choose one", "--sandbox-%s: conflicts with --sandbox-%s",
+			    val ? "writable" : "readonly", val ? "readonly" : "writable");
+		return finish(-1, &err, "--sandbox-writable");
+	}
 	return finish(sbx_request_set_writable(&sbx_plugin.req, val, &err), &err,
 		      val ? "--sandbox-writable" : "--sandbox-readonly");
 }
