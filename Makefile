@@ -93,6 +93,9 @@ unit: $(UNIT_BIN)
 check: all unit $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
+demo: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/demo.sh
+
 check-asan:
 	$(MAKE) SANITIZE=1 check
 
@@ -108,4 +111,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit check check-asan install clean
+.PHONY: all unit check check-asan demo install clean
