@@ -116,6 +116,11 @@ int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind
 				close(fd);
 			return sbx_err_sys(err, NULL, "path '%s' in the image", path);
 		}
+		/* Our own files replace a final symlink; they never follow it. */
+		if (S_ISLNK(st.st_mode) && kind == SBX_SKEL_OWN_FILE && p[strspn(p, "/")] == '\0') {
+			close(fd);
+			break;
+		}
 		if (S_ISLNK(st.st_mode)) {
 			ssize_t len = readlinkat(fd, "", target, sizeof(target) - 1);
 
