@@ -154,8 +154,10 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	uint32_t job_id;
 	uid_t uid;
 
-	(void)ac;
-	(void)av;
+	/* The job-script context never saw slurm_spank_init: read the
+	 * plugstack arguments (named_dir) here. */
+	if (sbx_args_parse(ac, av) < 0)
+		return 0;
 	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS)
 		return 0;

@@ -1,0 +1,146 @@
+#!/bin/bash
+# A throw-away Slurm cluster on this machine: slurmctld and three slurmd
+# (Debian's Slurm is built with multiple-slurmd support) on 127.0.0.1, under
+# a prefix of its own, never touching /etc/slurm. Run as root.
+#
+#   local-cluster.sh start|stop|status
+#
+# Environment:
+#   SBX_CLUSTER       prefix (default /tmp/sbx-cluster)
+#   SBX_JOBCONTAINER  1: job_container/tmpfs + PrologFlags=Contain
+#   BUILD             the build with spank_sandbox.so, sandbox-helper, sandbox-exec
+# Auth is auth/none + cred/none: no munged to manage, and nothing here is
+# about Slurm's authentication. Prints "export SLURM_CONF=..." on start.
+set -eu
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+P=${SBX_CLUSTER:-/tmp/sbx-cluster}
+BUILD=${BUILD:-$repo/build}
+export SLURM_CONF=$P/etc/slurm.conf
+nodes="node1 node2 node3"
+
+die() { echo "local-cluster: $*" >&2; exit 1; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
+
+write_config() {
+	local host ctl p1 p2 p3
+	host=$(hostname -s)
+	ctl=$(free_port)
+	p1=$(free_port)
+	# Three consecutive free ports for node[1-3].
+	while :; do
+		p2=$((p1 + 1)); p3=$((p1 + 2))
+		if python3 -c "import socket,sys
+for p in ($p2,$p3):
+    s=socket.socket(); s.bind(('127.0.0.1',p)); s.close()" 2>/dev/null; then break; fi
+		p1=$(free_port)
+	done
+	mkdir -p "$P"/{etc,state,spool,run,log,jc}
+	cat >"$P/etc/slurm.conf" <<CONF
+ClusterName=sbxtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctl
+AuthType=auth/none
+CredType=cred/none
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$P/state
+SlurmdSpoolDir=$P/spool/%n
+SlurmctldPidFile=$P/run/slurmctld.pid
+SlurmdPidFile=$P/run/slurmd-%n.pid
+SlurmctldLogFile=$P/log/slurmctld.log
+SlurmdLogFile=$P/log/slurmd-%n.log
+SlurmdDebug=debug
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=100
+MpiDefault=none
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/linux
+AccountingStorageType=accounting_storage/none
+TaskProlog=$P/etc/taskprolog.sh
+PlugStackConfig=$P/etc/plugstack.conf
+InactiveLimit=0
+KillWait=5
+NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=2000 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+	if [ "${SBX_JOBCONTAINER:-0}" = 1 ]; then
+		cat >>"$P/etc/slurm.conf" <<CONF
+JobContainerType=job_container/tmpfs
+PrologFlags=Contain
+CONF
+		printf 'AutoBasePath=true\nBasePath=%s/jc\n' "$P" >"$P/etc/job_container.conf"
+	fi
+	printf '#!/bin/sh\necho export SBX_TASKPROLOG_RAN=1\n' >"$P/etc/taskprolog.sh"
+	chmod 755 "$P/etc/taskprolog.sh"
+	# The site policy of this cluster: host networking (sruns inside a batch
+	# sandbox talk to slurmctld), and the job's own /tmp and /dev/shm.
+	cat >"$P/etc/sandbox.conf" <<CONF
+[mounts]
+allowed_sources = /tmp /home /var/tmp /usr $P $BUILD
+[rootfs]
+tmp = host
+shm = host
+[namespaces]
+net = host
+[environment]
+passthrough = TERM LANG LC_* TZ SLURM_* SLURMD_* PMI_* PMIX_* TMPDIR SBX_TASKPROLOG_RAN
+CONF
+	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$P/named" \
+		>"$P/etc/plugstack.conf"
+	chmod -R a+rX "$P/etc"
+	chmod 755 "$P"
+}
+
+start() {
+	[ "$(id -u)" -eq 0 ] || die "run as root (the daemons start as root)"
+	command -v slurmctld >/dev/null || die "slurmctld is missing (tests/install-deps.sh)"
+	if running; then
+		echo "export SLURM_CONF=$SLURM_CONF"
+		return 0
+	fi
+	rm -rf "$P"
+	write_config
+	slurmctld
+	for n in $nodes; do slurmd -N "$n"; done
+	for _ in $(seq 1 120); do
+		if [ "$(sinfo -h -o %T 2>/dev/null | sort -u)" = "idle" ] &&
+			[ "$(sinfo -h -o %D 2>/dev/null)" = 3 ]; then
+			echo "export SLURM_CONF=$SLURM_CONF"
+			return 0
+		fi
+		sleep 0.5
+	done
+	tail -n 20 "$P"/log/*.log >&2
+	stop
+	die "the cluster did not come up in 60 s (logs above)"
+}
+
+stop() {
+	local f pid
+	for f in "$P"/run/slurmd-*.pid "$P"/run/slurmctld.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+		rm -f "$f"
+	done
+	# Steps of this cluster that outlived their slurmd.
+	pkill -f "slurmstepd.*$P" 2>/dev/null || true
+	return 0
+}
+
+case ${1:-} in
+start) start ;;
+stop) stop ;;
+status) if running; then sinfo; else echo "stopped"; exit 1; fi ;;
+*) die "usage: local-cluster.sh start|stop|status" ;;
+esac

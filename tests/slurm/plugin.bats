@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# The SPANK plugin on a real local cluster (tests/slurm/local-cluster.sh):
+# three slurmd on 127.0.0.1, jobs submitted by the unprivileged user sbxtest.
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
+	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	export BUILD=${BUILD:-$REPO/build}
+	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	export SBX_USER=${SBX_TEST_USER:-sbxtest}
+	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
+	export SBX_CLUSTER=${SBX_CLUSTER:-/tmp/sbx-cluster-$$}
+	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
+	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-slurm.XXXXXX)
+	export IMG=$WORK/image
+	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
+	runuser -u "$SBX_USER" -- sh -c "echo in-the-image > '$IMG/marker'"
+}
+
+teardown_file() {
+	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	return 0
+}
+
+# Run a Slurm command as the test user, from its work directory.
+as_user() {
+	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
+}
+
+no_drained_node() {
+	run sinfo -h -o %T
+	[[ "$output" != *drain* ]] || { echo "node drained: $output" >&2; return 1; }
+}
+
+# Exactly one "sandbox:" line per node reporting, exit status non-zero.
+assert_refused() {
+	local want=$1
+	[ "$status" -ne 0 ] || { echo "expected failure, got 0: $output" >&2; return 1; }
+	grep -q "sandbox: .*$want" <<<"$stderr" || { echo "no 'sandbox: ... $want' in: $stderr" >&2; return 1; }
+	no_drained_node
+}
+
+@test "srun -N3 -n6 runs every task in the sandbox, one sandbox per node" {
+	run --separate-stderr as_user srun -N3 -n6 --sandbox-image="$IMG" sh -c \
+		'echo "$SLURMD_NODENAME $(cat /marker) $(id -u) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/pid)"'
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$(wc -l <<<"$output")" -eq 6 ]
+	uid=$(id -u "$SBX_USER")
+	host_pid=$(readlink /proc/self/ns/pid)
+	while read -r node marker u mnt pid; do
+		[ "$marker" = in-the-image ]
+		[ "$u" = "$uid" ]
+		[ "$pid" != "$host_pid" ]
+	done <<<"$output"
+	# Tasks on a node share one mount and pid namespace; nodes differ.
+	[ "$(awk '{print $1, $4, $5}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+	[ "$(awk '{print $4}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+}
+
+@test "ps inside a task shows the step's processes, not the host's" {
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" sh -c 'ps -o comm | tail -n +2 | sort | tr "\n" " "'
+	[ "$status" -eq 0 ]
+	for line in "${lines[@]}"; do
+		[[ "$line" == *sandbox-init* ]]
+		[[ "$line" != *slurmd* && "$line" != *sbatch* ]]
+	done
+}
+
+@test "sbatch runs the batch script and its inner srun inside the sandbox" {
+	# srun inside needs Slurm's commands and configuration: a host-like
+	# image whose /usr is the host's, and the cluster's prefix.
+	host=$WORK/hostlike
+	runuser -u "$SBX_USER" -- sh -c "mkdir -p '$host'/usr '$host'/etc && ln -s usr/bin '$host'/bin && ln -s usr/lib '$host'/lib && ln -s usr/lib64 '$host'/lib64 && ln -s usr/sbin '$host'/sbin && echo hostlike > '$host'/marker"
+	cat >"$WORK/job.sh" <<-EOF
+	#!/bin/sh
+	#SBATCH --sandbox-image=$host
+	#SBATCH --sandbox-mounts=/usr:/usr:ro,$SBX_CLUSTER:$SBX_CLUSTER:ro,$BUILD:$BUILD:ro
+	#SBATCH --sandbox-net=host
+	echo "batch \$(cat /marker) \$(readlink /proc/self/ns/mnt)"
+	srun -n1 sh -c 'echo "step \$(cat /marker) \$(readlink /proc/self/ns/mnt)"'
+	EOF
+	chmod 755 "$WORK/job.sh"
+	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/job.out" "$WORK/job.sh"
+	cat "$WORK/job.out" >&2
+	[ "$status" -eq 0 ]
+	grep -q "^batch hostlike mnt:" "$WORK/job.out"
+	grep -q "^step hostlike mnt:" "$WORK/job.out"
+	[ "$(readlink /proc/self/ns/mnt)" != "$(awk '/^batch/ {print $3}' "$WORK/job.out")" ]
+	no_drained_node
+}
+
+@test "salloc with --sandbox-image runs its sruns inside" {
+	run --separate-stderr as_user salloc -N1 --sandbox-image="$IMG" srun cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = in-the-image ]
+}
+
+@test "a named sandbox keeps one step's writes for the next step of the job" {
+	cat >"$WORK/named.sh" <<-EOF
+	#!/bin/sh
+	srun -N1 --sandbox-name=n1 --sandbox-image=$IMG sh -c 'echo kept > /persist'
+	srun -N1 --sandbox-name=n1 cat /persist
+	EOF
+	chmod 755 "$WORK/named.sh"
+	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/named.out" "$WORK/named.sh"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$WORK/named.out")" = kept ]
+	# The job's epilog removes it on the node (shortly after the job ends).
+	for _ in $(seq 1 50); do
+		[ -z "$(find "$SBX_CLUSTER/named" -mindepth 2)" ] && break
+		sleep 0.2
+	done
+	run find "$SBX_CLUSTER/named" -mindepth 2
+	[ -z "$output" ]
+}
+
+@test "SANDBOX_IMAGE presets the image and the command line wins over it" {
+	run --separate-stderr as_user env SANDBOX_IMAGE="$IMG" srun -n1 cat /marker
+	[ "$status" -eq 0 ]
+	[ "$output" = in-the-image ]
+	run --separate-stderr as_user env SANDBOX_IMAGE=/nonexistent srun -n1 --sandbox-image="$IMG" cat /marker
+	[ "$status" -eq 0 ]
+	[ "$output" = in-the-image ]
+}
+
+@test "--sandbox-env passes a variable's value from the job" {
+	run --separate-stderr as_user env SBX_FOO=bar srun -n1 --sandbox-image="$IMG" sh -c 'echo "[$SBX_FOO]"'
+	[ "$output" = "[]" ]
+	run --separate-stderr as_user env SBX_FOO=bar srun -n1 --sandbox-image="$IMG" --sandbox-env=SBX_FOO sh -c 'echo "[$SBX_FOO]"'
+	[ "$output" = "[bar]" ]
+}
+
+@test "TMPDIR, TaskProlog, ulimit -s and the task ids reach the command inside" {
+	run --separate-stderr as_user bash -c "ulimit -s 4096; srun -N1 -n2 --sandbox-image='$IMG' sh -c 'echo \$SLURM_PROCID \$SLURM_LOCALID \$(ulimit -s) \${SBX_TASKPROLOG_RAN:-no} \${TMPDIR:+tmpdir}' | sort"
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	# Slurm 22.05 sets TMPDIR for the first local task only; it is checked there.
+	[ "${lines[0]}" = "0 0 4096 1 tmpdir" ]
+	[[ "${lines[1]}" == "1 1 4096 1"* ]]
+}
+
+@test "scancel of a running sandboxed step leaves no process and no mount behind" {
+	mounts_before=$(wc -l </proc/self/mountinfo)
+	as_user srun -N3 -n3 --sandbox-image="$IMG" sleep 4711 3>&- &
+	for _ in $(seq 1 100); do
+		[ "$(pgrep -u "$SBX_USER" -fc 'sleep 4711')" -ge 3 ] && break
+		sleep 0.1
+	done
+	[ "$(pgrep -u "$SBX_USER" -x sleep -c)" -ge 3 ]
+	scancel -u "$SBX_USER"
+	wait || true
+	for _ in $(seq 1 100); do
+		pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711"
+	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
+	no_drained_node
+}
+
+@test "an empty image is refused by srun" {
+	run --separate-stderr as_user srun -n1 --sandbox-image= true
+	assert_refused "image ''"
+}
+
+@test "a missing image fails the step, not the node" {
+	run --separate-stderr as_user srun -N2 -n2 --sandbox-image=/nonexistent true
+	assert_refused "image '/nonexistent'"
+}
+
+@test "malformed --sandbox-mounts are refused by srun" {
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-mounts=: true
+	assert_refused "mount ':'"
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-mounts=/tmp: true
+	assert_refused "mount '/tmp:'"
+}
+
+@test "an empty workdir is refused by srun" {
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-workdir= true
+	assert_refused "workdir ''"
+}
+
+@test "--sandbox-writable with --sandbox-readonly is refused" {
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-writable --sandbox-readonly true
+	assert_refused "conflicts"
+}
+
+@test "an unknown --sandbox-net value is refused" {
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-net=bogus true
+	assert_refused "net 'bogus'"
+}
+
+@test "a mount source outside the site policy is refused" {
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-mounts=/etc:/x true
+	assert_refused "allowed_sources"
+}
+
+@test "sbatch with a missing image fails the job without draining the node" {
+	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/bad.out" --sandbox-image=/nonexistent --wrap true
+	[ "$status" -ne 0 ]
+	grep -q "sandbox: image '/nonexistent'" "$WORK/bad.out"
+	no_drained_node
+}
+
+@test "--multi-prog is refused with a sandbox" {
+	printf '0 true\n1 true\n' >"$WORK/mp.conf"
+	chmod 644 "$WORK/mp.conf"
+	run --separate-stderr as_user srun -n2 --sandbox-image="$IMG" --multi-prog "$WORK/mp.conf"
+	assert_refused "multi-prog"
+}
+
+@test "steps without --sandbox-image are untouched" {
+	run --separate-stderr as_user srun -n1 sh -c 'readlink /proc/self/ns/mnt; test -e /.sandbox && echo sandboxed || echo plain'
+	[ "${lines[0]}" = "$(readlink /proc/self/ns/mnt)" ]
+	[ "${lines[1]}" = plain ]
+}
