@@ -165,29 +165,41 @@ static int place(const struct etc_target *t, const char *path, const char *a,
 	return rc;
 }
 
-static int gen_ids(const struct etc_target *t, const char *path, unsigned id,
-		   const char *line, struct sbx_err *err)
+/* The image's file, plus the lines it lacks: root (Slurm's tools look up
+ * SlurmUser), nobody (what unmapped owners show as) and the user. */
+static int gen_ids(const struct etc_target *t, const char *path, const char *const lines[],
+		   const unsigned ids[], size_t n, struct sbx_err *err)
 {
 	struct buf b;
+	char *extra = NULL, *grown;
+	size_t elen = 0;
 	int rc = -1;
-	const char *sep;
 
 	if (read_image_file(t->root_fd, path, &b, err) < 0)
 		return -1;
-	sep = (b.len && b.data[b.len - 1] != '\n') ? "\n" : "";
-	if (!b.data || !has_id(b.data, id)) {
-		char *extra;
+	if (b.len && b.data[b.len - 1] != '\n' && !(extra = strdup("\n")))
+		goto oom;
+	elen = extra ? 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(lines[i]);
 
-		if (asprintf(&extra, "%s%s", sep, line) < 0) {
-			sbx_err_set(err, ENOMEM, NULL, "out of memory");
-			goto out;
-		}
-		rc = place(t, path, b.data, b.len, extra, err);
-		free(extra);
-	} else {
-		rc = place(t, path, b.data, b.len, NULL, err);
+		if (b.data && has_id(b.data, ids[i]))
+			continue;
+		if (extra && has_id(extra, ids[i]))
+			continue;
+		grown = realloc(extra, elen + len + 1);
+		if (!grown)
+			goto oom;
+		extra = grown;
+		memcpy(extra + elen, lines[i], len + 1);
+		elen += len;
 	}
+	rc = place(t, path, b.data, b.len, extra, err);
+	goto out;
+oom:
+	sbx_err_set(err, ENOMEM, NULL, "out of memory");
 out:
+	free(extra);
 	free(b.data);
 	return rc;
 }
@@ -218,16 +230,20 @@ int sbx_etc_setup(int root_fd, int files_fd, const struct sbx_plan *plan,
 	struct buf hosts = { 0 }, resolv = { 0 };
 	int rc = -1;
 
-	if (plan->remap_root)
-		snprintf(line, sizeof(line), "root:x:0:0:root:/root:/bin/sh\n");
-	else
-		snprintf(line, sizeof(line), "%s:x:%u:%u::%s:%s\n", plan->user, uid,
-			 gid, plan->home, plan->shell);
-	if (gen_ids(&t, "/etc/passwd", uid, line, err) < 0)
-		goto out;
-	snprintf(line, sizeof(line), "%s:x:%u:\n", plan->remap_root ? "root" : plan->user, gid);
-	if (gen_ids(&t, "/etc/group", gid, line, err) < 0)
-		goto out;
+	{
+		char user[PATH_MAX * 2 + 128], group[256];
+		const char *pw[] = { "root:x:0:0:root:/root:/bin/sh\n", user,
+				     "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n" };
+		const char *gr[] = { "root:x:0:\n", group, "nogroup:x:65534:\n" };
+		const unsigned uids[] = { 0, uid, 65534 }, gids[] = { 0, gid, 65534 };
+
+		snprintf(user, sizeof(user), "%s:x:%u:%u::%s:%s\n", plan->user, uid, gid,
+			 plan->home, plan->shell);
+		snprintf(group, sizeof(group), "%s:x:%u:\n", plan->user, gid);
+		if (gen_ids(&t, "/etc/passwd", pw, uids, 3, err) < 0 ||
+		    gen_ids(&t, "/etc/group", gr, gids, 3, err) < 0)
+			goto out;
+	}
 
 	if (!name) {
 		if (gethostname(host, sizeof(host)) < 0) {
