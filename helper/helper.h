@@ -26,6 +26,12 @@ int sbx_open_in_root(int root_fd, const char *path, int flags, struct sbx_err *e
  * in the root again: for mount points below the sandbox's own /tmp or /dev,
  * which cover the skeleton's. */
 int sbx_make_in_root(int root_fd, const char *path, int want_file, struct sbx_err *err);
+/* A detached recursive clone of the mount tree at path (relative to dirfd;
+ * "" for dirfd itself), taken now: a host path the sandbox's own scratch
+ * tmpfs will later cover (/tmp) keeps its original content. */
+int sbx_clone_tree(int dirfd, const char *path, const char *what, struct sbx_err *err);
+/* Attach a clone made by sbx_clone_tree onto dst_fd (flags as sbx_bind_fd). */
+int sbx_attach_tree(int tree, int dst_fd, int readonly, const char *what, struct sbx_err *err);
 /* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
  * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
  * device nodes usable (the /dev binds). Applies to every submount. */

@@ -107,35 +107,42 @@ int sbx_make_in_root(int root_fd, const char *path, int want_file, struct sbx_er
 	return fd;
 }
 
-int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
-		struct sbx_err *err)
+int sbx_clone_tree(int dirfd, const char *path, const char *what, struct sbx_err *err)
+{
+	/* A recursive clone: a non-recursive one would expose what the host
+	 * mounted over (and the kernel refuses it for locked mounts). */
+	int tree = open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+			     (*path ? 0 : AT_EMPTY_PATH));
+
+	if (tree < 0)
+		sbx_err_sys(err, "create it or fix the path", "mount %s", what);
+	return tree;
+}
+
+int sbx_attach_tree(int tree, int dst_fd, int readonly, const char *what, struct sbx_err *err)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID };
-	int tree, rc = -1;
 
 	/* Device nodes are bound from the host: only they keep dev. */
 	if (readonly >= 0)
 		attr.attr_set |= MOUNT_ATTR_NODEV;
 	if (readonly > 0)
 		attr.attr_set |= MOUNT_ATTR_RDONLY;
-	/* A recursive clone: a non-recursive one would expose what the host
-	 * mounted over (and the kernel refuses it for locked mounts). */
-	tree = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-			 AT_RECURSIVE | AT_EMPTY_PATH);
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return sbx_err_sys(err, NULL, "mount %s: set flags", what);
+	if (move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return sbx_err_sys(err, NULL, "mount %s", what);
+	return 0;
+}
+
+int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
+		struct sbx_err *err)
+{
+	int tree = sbx_clone_tree(src_fd, "", what, err), rc;
+
 	if (tree < 0)
-		return sbx_err_sys(err, NULL, "mount %s: clone", what);
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-			  sizeof(attr)) < 0) {
-		sbx_err_sys(err, NULL, "mount %s: set flags", what);
-		goto out;
-	}
-	if (move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH |
-		       MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		sbx_err_sys(err, NULL, "mount %s", what);
-		goto out;
-	}
-	rc = 0;
-out:
+		return -1;
+	rc = sbx_attach_tree(tree, dst_fd, readonly, what, err);
 	close(tree);
 	return rc;
 }

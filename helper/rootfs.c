@@ -20,8 +20,8 @@
 struct host_fds {
 	int image;
 	int persist;    /* the named sandbox's directory, or -1 */
-	int tmp;        /* the caller's /tmp, for rootfs.tmp = host */
-	int *binds;     /* one per plan->binds */
+	int tmp;        /* a clone of the caller's /tmp, for rootfs.tmp = host */
+	int *binds;     /* a clone of each plan->binds source */
 };
 
 static void close_host_fds(struct host_fds *h, size_t n_binds)
@@ -49,10 +49,12 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 		if (h->persist < 0)
 			return sbx_err_sys(err, NULL, "persist '%s'", plan->persist);
 	}
+	/* Clones, not paths: the scratch tmpfs goes over /tmp next, and a
+	 * later clone of /tmp (or of /) would show it instead of the host's. */
 	if (plan->tmp == SBX_SHARE_HOST) {
-		h->tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		h->tmp = sbx_clone_tree(AT_FDCWD, "/tmp", "/tmp (rootfs.tmp = host)", err);
 		if (h->tmp < 0)
-			return sbx_err_sys(err, "rootfs.tmp = host needs the caller's /tmp", "/tmp");
+			return -1;
 	}
 	h->binds = calloc(plan->n_binds + 1, sizeof(int));
 	if (!h->binds)
@@ -60,10 +62,13 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 	for (size_t i = 0; i < plan->n_binds; i++)
 		h->binds[i] = -1;
 	for (size_t i = 0; i < plan->n_binds; i++) {
-		h->binds[i] = open(plan->binds[i].src, O_PATH | O_CLOEXEC);
+		char what[PATH_MAX * 2 + 16];
+
+		snprintf(what, sizeof(what), "'%s:%s': source", plan->binds[i].src,
+			 plan->binds[i].dst);
+		h->binds[i] = sbx_clone_tree(AT_FDCWD, plan->binds[i].src, what, err);
 		if (h->binds[i] < 0)
-			return sbx_err_sys(err, "create it or fix the path", "mount '%s:%s': source",
-					   plan->binds[i].src, plan->binds[i].dst);
+			return -1;
 	}
 	return 0;
 }
@@ -231,7 +236,7 @@ static int mount_tmp(int root_fd, const struct sbx_plan *plan, int host_tmp,
 	fd = sbx_open_in_root(root_fd, "/tmp", O_PATH | O_DIRECTORY, err);
 	if (fd < 0)
 		return -1;
-	rc = sbx_bind_fd(host_tmp, fd, 0, "/tmp", err);
+	rc = sbx_attach_tree(host_tmp, fd, 0, "/tmp", err);
 	close(fd);
 	return rc;
 }
@@ -255,7 +260,7 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 			snprintf(reason, sizeof(reason), "%s", err ? err->msg : "");
 			return sbx_err_set(err, 0, NULL, "mount %s: destination: %s", what, reason);
 		}
-		rc = sbx_bind_fd(h->binds[i], fd, b->readonly, what, err);
+		rc = sbx_attach_tree(h->binds[i], fd, b->readonly, what, err);
 		close(fd);
 		if (rc < 0)
 			return -1;

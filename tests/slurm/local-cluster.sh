@@ -24,6 +24,8 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
+
 running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
 
 write_config() {
@@ -76,7 +78,8 @@ CONF
 JobContainerType=job_container/tmpfs
 PrologFlags=Contain
 CONF
-		printf 'AutoBasePath=true\nBasePath=%s/jc\n' "$P" >"$P/etc/job_container.conf"
+		# Slurm refuses a BasePath below /tmp or /dev/shm.
+		printf 'AutoBasePath=true\nBasePath=%s\n' "$(jc_base)" >"$P/etc/job_container.conf"
 	fi
 	printf '#!/bin/sh\necho export SBX_TASKPROLOG_RAN=1\n' >"$P/etc/taskprolog.sh"
 	chmod 755 "$P/etc/taskprolog.sh"
@@ -111,6 +114,9 @@ start() {
 	slurmctld
 	for n in $nodes; do slurmd -N "$n"; done
 	for _ in $(seq 1 120); do
+		for f in "$P"/run/*.pid; do
+			kill -0 "$(cat "$f")" 2>/dev/null || { sleep 0.2; break 2; }
+		done
 		if [ "$(sinfo -h -o %T 2>/dev/null | sort -u)" = "idle" ] &&
 			[ "$(sinfo -h -o %D 2>/dev/null)" = 3 ]; then
 			echo "export SLURM_CONF=$SLURM_CONF"
@@ -118,9 +124,9 @@ start() {
 		fi
 		sleep 0.5
 	done
-	tail -n 20 "$P"/log/*.log >&2
+	grep -h -E "fatal|error" "$P"/log/*.log >&2 || tail -n 20 "$P"/log/*.log >&2
 	stop
-	die "the cluster did not come up in 60 s (logs above)"
+	die "the cluster did not come up (log lines above)"
 }
 
 stop() {
@@ -135,6 +141,7 @@ stop() {
 	done
 	# Steps of this cluster that outlived their slurmd.
 	pkill -f "slurmstepd.*$P" 2>/dev/null || true
+	rm -rf "$(jc_base)"
 	return 0
 }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bats
+# With job_container/tmpfs the job has a private /tmp and /dev/shm; a
+# sandboxed step must see those, not the node's.
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
+	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	export BUILD=${BUILD:-$REPO/build}
+	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	export SBX_USER=${SBX_TEST_USER:-sbxtest}
+	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
+	# The job gets a private /tmp: everything the job reads lives elsewhere.
+	export SBX_CLUSTER=/var/tmp/sbx-cluster-jc-$$
+	SBX_JOBCONTAINER=1 "$REPO/tests/slurm/local-cluster.sh" start >/dev/null
+	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /var/tmp/sbx-slurm-jc.XXXXXX)
+	export IMG=$WORK/image
+	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
+}
+
+teardown_file() {
+	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	return 0
+}
+
+@test "a file the job writes in its private /tmp is visible inside the sandbox" {
+	cat >"$WORK/jc.sh" <<-EOF
+	#!/bin/sh
+	echo "from-the-job-\$SLURM_JOB_ID" > /tmp/jobfile
+	srun -n1 --sandbox-image=$IMG cat /tmp/jobfile
+	EOF
+	chmod 755 "$WORK/jc.sh"
+	run --separate-stderr bash -c "cd '$WORK' && runuser -u '$SBX_USER' -- env SLURM_CONF='$SLURM_CONF' sbatch --wait -N1 -o '$WORK/jc.out' '$WORK/jc.sh'"
+	cat "$WORK/jc.out" >&2
+	[ "$status" -eq 0 ]
+	grep -q "^from-the-job-[0-9]" "$WORK/jc.out"
+	# ... and it was the job's private /tmp, not the node's.
+	[ ! -e /tmp/jobfile ]
+}
