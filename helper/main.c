@@ -166,7 +166,7 @@ static int build_main(int argc, char **argv)
 	 * still the one we were started by, in case it died already. */
 	if (parent > 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent))
 		return 125;
-	if (sbx_request_parse_args(&req, argc - argi + 1, argv + argi - 1, NULL, &config, &err) < 0 ||
+	if (sbx_request_parse_helper_args(&req, argc - argi + 1, argv + argi - 1, NULL, &config, &err) < 0 ||
 	    sbx_policy_init_defaults(&pol, &err) < 0 ||
 	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)

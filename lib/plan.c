@@ -43,42 +43,6 @@ static int refused(struct sbx_err *err, const struct sbx_policy *pol,
 	return sbx_err_set(err, 0, hint, "%s: refused by site policy", what);
 }
 
-/* "/a//b/./c/" -> "/a/b/c"; ".." is rejected: a destination is a path
- * inside the image, and ".." only serves to confuse it. */
-static int normalise_dest(const char *in, char **out)
-{
-	size_t len = strlen(in);
-	char *buf = malloc(len + 2), *w = buf;
-	const char *p = in;
-
-	if (!buf)
-		return -ENOMEM;
-	while (*p) {
-		size_t seg;
-
-		while (*p == '/')
-			p++;
-		seg = strcspn(p, "/");
-		if (seg == 0)
-			break;
-		if (seg == 2 && p[0] == '.' && p[1] == '.') {
-			free(buf);
-			return -EINVAL;
-		}
-		if (!(seg == 1 && p[0] == '.')) {
-			*w++ = '/';
-			memcpy(w, p, seg);
-			w += seg;
-		}
-		p += seg;
-	}
-	if (w == buf)
-		*w++ = '/';
-	*w = '\0';
-	*out = buf;
-	return 0;
-}
-
 static int reserved_dest(const char *dst)
 {
 	static const char *const reserved[] = { "/", "/proc", "/.sandbox", NULL };
@@ -114,10 +78,11 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 		snprintf(what, sizeof(what), "--env %s", req->env.v[0]);
 		return refused(err, pol, what, "environment.allow_user_env", "no");
 	}
-	for (size_t i = 0; i < req->n_mounts; i++) {
-		const struct sbx_mount_spec *m = &req->mounts[i];
+	for (size_t i = 0; i < req->n_mounts + req->n_trusted_mounts; i++) {
+		const struct sbx_mount_spec *m = i < req->n_mounts ? &req->mounts[i]
+					       : &req->trusted_mounts[i - req->n_mounts];
 		char *dst = NULL;
-		int rc = normalise_dest(m->dst, &dst);
+		int rc = sbx_path_normalise(m->dst, &dst);
 
 		if (rc == -ENOMEM)
 			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
@@ -175,7 +140,7 @@ static int add_bind(struct sbx_plan *plan, const char *src, const char *dst,
 	plan->binds = grown;
 	grown[plan->n_binds].src = strdup(src);
 	grown[plan->n_binds].readonly = readonly;
-	if (normalise_dest(dst, &grown[plan->n_binds].dst) < 0 ||
+	if (sbx_path_normalise(dst, &grown[plan->n_binds].dst) < 0 ||
 	    !grown[plan->n_binds].src) {
 		free(grown[plan->n_binds].src);
 		return -1;
@@ -241,7 +206,7 @@ static int build_env(const struct sbx_policy *pol, const struct sbx_request *req
 		     struct sbx_plan *plan, struct sbx_err *err)
 {
 	char buf[PATH_MAX + 64];
-	int have_path = 0;
+	int have_path = 0, have_home = 0, have_user = 0, have_logname = 0;
 
 	plan->env_clean = pol->env_clean;
 	if (!plan->env_clean && sbx_strv_push(&plan->env_keep, "*") < 0)
@@ -253,8 +218,11 @@ static int build_env(const struct sbx_policy *pol, const struct sbx_request *req
 		const char *e = req->env.v[i];
 		struct sbx_strv *to = strchr(e, '=') ? &plan->env_set : &plan->env_keep;
 
-		if (strncmp(e, "PATH", 4) == 0 && (e[4] == '=' || e[4] == '\0'))
-			have_path = 1;
+		/* What the user sets or passes wins over the defaults below. */
+		have_path |= strncmp(e, "PATH", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_home |= strncmp(e, "HOME", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_user |= strncmp(e, "USER", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_logname |= strncmp(e, "LOGNAME", 7) == 0 && (e[7] == '=' || e[7] == '\0');
 		if (sbx_strv_push(to, e) < 0)
 			goto oom;
 	}
@@ -262,13 +230,13 @@ static int build_env(const struct sbx_policy *pol, const struct sbx_request *req
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "HOME=%s", plan->remap_root ? "/root" : plan->home);
-	if (sbx_strv_push(&plan->env_set, buf) < 0)
+	if (!have_home && sbx_strv_push(&plan->env_set, buf) < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "USER=%s", plan->remap_root ? "root" : plan->user);
-	if (sbx_strv_push(&plan->env_set, buf) < 0)
+	if (!have_user && sbx_strv_push(&plan->env_set, buf) < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "LOGNAME=%s", plan->remap_root ? "root" : plan->user);
-	if (sbx_strv_push(&plan->env_set, buf) < 0)
+	if (!have_logname && sbx_strv_push(&plan->env_set, buf) < 0)
 		goto oom;
 	return 0;
 oom:
@@ -332,7 +300,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 			goto out;
 		}
 	}
-	if (req->workdir && normalise_dest(req->workdir, &plan->workdir) < 0) {
+	if (req->workdir && sbx_path_normalise(req->workdir, &plan->workdir) < 0) {
 		sbx_err_set(err, 0, "use a plain absolute path",
 			    "workdir '%s': invalid path", req->workdir);
 		goto out;
@@ -340,9 +308,21 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	if (resolve_user(plan, err) < 0 || resolve_image(pol, req->image, plan, err) < 0)
 		goto out;
 	if ((req->mount_home == SBX_UNSET ? pol->mount_home : req->mount_home) &&
-	    strcmp(plan->home, "/") != 0 && add_bind(plan, plan->home, plan->home, 0) < 0) {
-		sbx_err_set(err, ENOMEM, NULL, "out of memory");
-		goto out;
+	    strcmp(plan->home, "/") != 0) {
+		char *real = realpath(plan->home, NULL);
+		int rc2;
+
+		if (!real) {
+			sbx_err_sys(err, "create it, or use --no-mount-home",
+				    "--mount-home: home directory '%s'", plan->home);
+			goto out;
+		}
+		rc2 = add_bind(plan, real, plan->home, 0);
+		free(real);
+		if (rc2 < 0) {
+			sbx_err_set(err, ENOMEM, NULL, "out of memory");
+			goto out;
+		}
 	}
 	if (req->persist) {
 		plan->persist = realpath(req->persist, NULL);

@@ -77,6 +77,40 @@ int sbx_request_set_image(struct sbx_request *req, const char *v,
 	return set_once(&req->image, v, "image", err);
 }
 
+int sbx_path_normalise(const char *in, char **out)
+{
+	size_t len = strlen(in);
+	char *buf = malloc(len + 2), *w = buf;
+	const char *p = in;
+
+	if (!buf)
+		return -ENOMEM;
+	while (*p) {
+		size_t seg;
+
+		while (*p == '/')
+			p++;
+		seg = strcspn(p, "/");
+		if (seg == 0)
+			break;
+		if (seg == 2 && p[0] == '.' && p[1] == '.') {
+			free(buf);
+			return -EINVAL;
+		}
+		if (!(seg == 1 && p[0] == '.')) {
+			*w++ = '/';
+			memcpy(w, p, seg);
+			w += seg;
+		}
+		p += seg;
+	}
+	if (w == buf)
+		*w++ = '/';
+	*w = '\0';
+	*out = buf;
+	return 0;
+}
+
 int sbx_mount_spec_parse(const char *s, struct sbx_mount_spec *out,
 			 struct sbx_err *err)
 {
@@ -130,8 +164,12 @@ int sbx_mount_spec_parse(const char *s, struct sbx_mount_spec *out,
 			goto out;
 		}
 	}
+	if (sbx_path_normalise(dst, &out->dst) == -EINVAL) {
+		sbx_err_set(err, 0, "use a plain absolute path",
+			    "mount '%s': destination contains '..'", s);
+		goto out;
+	}
 	out->src = strdup(src);
-	out->dst = strdup(dst);
 	if (!out->src || !out->dst) {
 		sbx_mount_spec_free(out);
 		oom(err);
@@ -211,7 +249,11 @@ int sbx_request_add_mounts(struct sbx_request *req, const char *list,
 		save = strchr(item, ',');
 		if (save)
 			*save++ = '\0';
-		rc = sbx_request_add_mount(req, item, err);
+		if (!*item)
+			rc = sbx_err_set(err, 0, "use SRC[:DST[:ro|rw]][,...]",
+					 "mounts '%s': empty item in the list", list);
+		else
+			rc = sbx_request_add_mount(req, item, err);
 	}
 	free(copy);
 	return rc;
@@ -333,16 +375,22 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
-			   int *optind_out, char **config_out,
-			   struct sbx_err *err)
+static int parse_args(struct sbx_request *req, int argc, char **argv, int *optind_out,
+		      char **config_out, int front_end, struct sbx_err *err)
 {
 	int c, rc = 0;
 
-	optind = 1;
+	/* 0, not 1: glibc then also resets its internal scan state. */
+	optind = 0;
 	opterr = 0;
-	/* "+": stop at the first non-option, the command. */
-	while (rc == 0 && (c = getopt_long(argc, argv, "+", long_opts, NULL)) != -1) {
+	/* "+": stop at the first non-option, the command; ":": report a
+	 * missing value as such. */
+	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST) && !front_end) {
+			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
+					 c == OPT_TRUSTED ? "--trusted-mount" : "--persist");
+			break;
+		}
 		switch (c) {
 		case OPT_CONFIG:
 			if (config_out) {
@@ -371,14 +419,26 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 					 "option %s: needs a value", argv[optind - 1]);
 			break;
 		default:
-			rc = sbx_err_set(err, 0, "see sandbox-run --help",
-					 "option %s: unknown option", argv[optind - 1]);
+			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
+					 argv[optind - 1]);
 			break;
 		}
 	}
 	if (optind_out)
 		*optind_out = optind;
 	return rc;
+}
+
+int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
+			   int *optind_out, char **config_out, struct sbx_err *err)
+{
+	return parse_args(req, argc, argv, optind_out, config_out, 0, err);
+}
+
+int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
+				  int *optind_out, char **config_out, struct sbx_err *err)
+{
+	return parse_args(req, argc, argv, optind_out, config_out, 1, err);
 }
 
 static int push2(struct sbx_strv *out, const char *opt, const char *val)

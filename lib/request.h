@@ -38,10 +38,14 @@ struct sbx_request {
 void sbx_request_init(struct sbx_request *req);
 void sbx_request_free(struct sbx_request *req);
 
-/* "SRC[:DST[:ro|rw]]": DST defaults to SRC, flags to rw. */
+/* "SRC[:DST[:ro|rw]]": DST defaults to SRC, flags to rw. DST is stored
+ * normalised ("/a//b/./" -> "/a/b"); ".." in it is refused. */
 int sbx_mount_spec_parse(const char *s, struct sbx_mount_spec *out,
 			 struct sbx_err *err);
 void sbx_mount_spec_free(struct sbx_mount_spec *m);
+
+/* "/a//b/./c/" -> "/a/b/c" in a malloc'd copy; -EINVAL for "..", -ENOMEM. */
+int sbx_path_normalise(const char *in, char **out);
 
 /* Setters used by every front end; each validates its input and rejects a
  * conflicting repeat (an identical repeat is accepted: Slurm 22.05 calls
@@ -66,11 +70,17 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME
- *   --trusted-mount SPEC --persist DIR   (front ends only; see above)
- * config_out receives --config (may stay NULL). */
+ * config_out receives --config (may stay NULL). This is what users type
+ * (sandbox-run): the front-end-only fields cannot be set through it. */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 			   int *optind_out, char **config_out,
 			   struct sbx_err *err);
+
+/* The same for sandbox-helper, which also takes what sbx_request_to_args
+ * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR. */
+int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
+				  int *optind_out, char **config_out,
+				  struct sbx_err *err);
 
 /* The inverse, for handing a request to sandbox-helper. */
 int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out);

@@ -131,6 +131,12 @@ start() {
 
 stop() {
 	local f pid
+	# Jobs first, so their steps end with their sandboxes while slurmd
+	# is still there to see to it.
+	if running; then
+		scancel --quiet $(squeue -h -o %i 2>/dev/null) 2>/dev/null || true
+		for _ in $(seq 1 50); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+	fi
 	for f in "$P"/run/slurmd-*.pid "$P"/run/slurmctld.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")

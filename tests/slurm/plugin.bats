@@ -217,3 +217,45 @@ assert_refused() {
 	[ "${lines[0]}" = "$(readlink /proc/self/ns/mnt)" ]
 	[ "${lines[1]}" = plain ]
 }
+
+@test "srun --help lists the --sandbox options" {
+	run --separate-stderr as_user srun --help
+	[[ "$output" == *"--sandbox-image=DIR"* ]]
+	[[ "$output" == *"--sandbox-mounts="* ]]
+	[[ "$output" == *"--sandbox-name=NAME"* ]]
+}
+
+@test "a crashed helper ends the step's tasks and leaves nothing behind" {
+	mounts_before=$(wc -l </proc/self/mountinfo)
+	as_user srun -N1 -n2 --sandbox-image="$IMG" sleep 4712 3>&- &
+	srun_pid=$!
+	for _ in $(seq 1 100); do
+		pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG" >/dev/null && break
+		sleep 0.1
+	done
+	pkill -KILL -u "$SBX_USER" -f "sandbox-helper .*$IMG"
+	run wait "$srun_pid"
+	[ "$status" -ne 0 ]
+	for _ in $(seq 1 100); do
+		pgrep -u "$SBX_USER" -f "sandbox-exec 4712|sleep 4712" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4712|sleep 4712"
+	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
+	no_drained_node
+}
+
+@test "a task killed by SIGKILL (as by the OOM killer) ends the sandbox with the step" {
+	as_user srun -N1 -n2 --kill-on-bad-exit=1 --sandbox-image="$IMG" sh -c 'if [ "$SLURM_PROCID" = 0 ]; then kill -KILL $$; fi; sleep 4713' 3>&- &
+	srun_pid=$!
+	run wait "$srun_pid"
+	[ "$status" -ne 0 ]
+	for _ in $(seq 1 100); do
+		pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG|sleep 4713" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec|sleep 4713"
+	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	no_drained_node
+}
