@@ -2,6 +2,7 @@
 #   make                 build everything (-Wall -Wextra -Werror)
 #   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
 #   make check-asan      the same suite against an ASan+UBSan build
+#   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -93,6 +94,13 @@ unit: $(UNIT_BIN)
 check: all unit $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
+# The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)
+# under qemu, with Slurm's cgroup/v2 plugin. As root.
+check-vm: all $(PROBE)
+	tests/vm/prepare.sh
+	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
+	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
+
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
@@ -111,4 +119,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit check check-asan demo install clean
+.PHONY: all unit check check-asan check-vm demo install clean
