@@ -34,8 +34,7 @@ LDLIBS_ALL := -linih -lseccomp -lcap
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRC    := $(wildcard lib/*.c)
-SHIM_SRC   := helper/shim.c helper/shim-main.c lib/launch.c lib/request.c lib/strv.c \
-              lib/caps.c lib/config.c lib/error.c
+SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/caps.c lib/config.c lib/error.c
 HELPER_SRC := $(filter-out helper/shim.c helper/shim-main.c,$(wildcard helper/*.c))
 CLI_SRC    := $(wildcard cli/*.c)
 PLUGIN_SRC := $(wildcard plugin/*.c)
@@ -100,6 +99,7 @@ check-vm: all $(PROBE)
 	tests/vm/prepare.sh
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
+	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh

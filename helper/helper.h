@@ -11,12 +11,29 @@
 #include "plan.h"
 
 
+/* cgroup.c: the sandbox's own cgroup v2 (standalone sandboxes). */
+struct sbx_cgroup {
+	char path[1024];     /* below /sys/fs/cgroup; "" when the sandbox has none */
+	char origin[1024];   /* the helper's cgroup before */
+	/* Opened before the namespaces: after pivot_root the helper's own
+	 * /sys/fs/cgroup is the sandbox's view, not the host's. */
+	int fd;              /* the sandbox's cgroup directory, or -1 */
+	int parent_fd;
+	int origin_fd;
+};
+/* Before the namespaces: create it, set the limits, move in. No cgroup is
+ * fine (path stays ""), unless limits are asked and the policy says error. */
+int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct sbx_err *err);
+/* One line on stderr: peak memory, OOM kills, CPU and throttled time, pids. */
+void sbx_cgroup_report(const struct sbx_cgroup *cg, int json);
+void sbx_cgroup_leave(struct sbx_cgroup *cg);
+
 /* userns.c: map uid/gid (0 with remap_root) after unshare(CLONE_NEWUSER). */
 int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);
 
 /* rootfs.c: everything from "/ private" to pivot_root, run by the sandbox's
  * pid 1 (only a process inside the new pid namespace may mount its /proc). */
-int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err);
+int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err *err);
 
 /* mounts.c: open path inside root_fd with flags (O_PATH for a mount
  * target); symlinks are resolved but cannot leave the root. */

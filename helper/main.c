@@ -50,7 +50,7 @@ static int fd_is_open(int fd)
 }
 
 /* pid 1: build the root, say so on sync_fd, then reap forever. */
-static void run_init(const struct sbx_plan *plan, pid_t monitor, int sync_fd)
+static void run_init(const struct sbx_plan *plan, int own_cgroup, pid_t monitor, int sync_fd)
 {
 	struct sbx_err err = { 0 };
 	int null;
@@ -63,7 +63,7 @@ static void run_init(const struct sbx_plan *plan, pid_t monitor, int sync_fd)
 		sbx_err_sys(&err, NULL, "hostname '%s'", plan->hostname);
 		goto fail;
 	}
-	if (sbx_rootfs_build(plan, &err) < 0)
+	if (sbx_rootfs_build(plan, own_cgroup, &err) < 0)
 		goto fail;
 	report(sync_fd, "ok");
 	/* Hold nothing of the caller's: no fds, not even its terminal. */
@@ -82,7 +82,18 @@ fail:
 	_exit(1);
 }
 
-static int monitor_loop(pid_t init, int control_fd)
+/* The end of a sandbox with a cgroup: what it used, then the cgroup goes.
+ * SANDBOX_REPORT=json asks for JSON, =none for nothing. */
+static void report_and_leave(struct sbx_cgroup *cg)
+{
+	const char *how = getenv("SANDBOX_REPORT");
+
+	if (!how || strcmp(how, "none") != 0)
+		sbx_cgroup_report(cg, how && strcmp(how, "json") == 0);
+	sbx_cgroup_leave(cg);
+}
+
+static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
 {
 	struct pollfd pfd[2];
 	struct signalfd_siginfo si;
@@ -113,8 +124,10 @@ static int monitor_loop(pid_t init, int control_fd)
 				continue;
 			if (si.ssi_signo == SIGCHLD) {
 				/* pid 1 died on its own: the sandbox is gone. */
-				if (waitpid(init, &status, WNOHANG) == init)
+				if (waitpid(init, &status, WNOHANG) == init) {
+					report_and_leave(cg);
 					return 1;
+				}
 				continue;
 			}
 			goto stop;
@@ -133,6 +146,7 @@ stop:
 	kill(init, SIGKILL);
 	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
 		;
+	report_and_leave(cg);
 	return 0;
 }
 
@@ -142,6 +156,7 @@ static int build_main(int argc, char **argv)
 	struct sbx_policy pol = { 0 };
 	struct sbx_plan plan = { 0 };
 	struct sbx_err err = { 0 };
+	static struct sbx_cgroup cg = { .fd = -1, .parent_fd = -1, .origin_fd = -1 };
 	char *config = NULL, buf[SBX_ERR_MAX];
 	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 };
 	int argi = 1, rc = 125;
@@ -171,6 +186,9 @@ static int build_main(int argc, char **argv)
 	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
 		goto fail;
+	/* Into the sandbox's cgroup before the cgroup namespace starts. */
+	if (sbx_cgroup_enter(&plan, &cg, &err) < 0)
+		goto fail;
 	if (unshare(CLONE_NEWUSER) < 0) {
 		sbx_err_sys(&err, "are unprivileged user namespaces enabled? see sandbox-run info",
 			    "user namespace");
@@ -194,7 +212,7 @@ static int build_main(int argc, char **argv)
 	}
 	if (init == 0) {
 		close(sync[0]);
-		run_init(&plan, getppid(), sync[1]);
+		run_init(&plan, cg.path[0] != '\0', getppid(), sync[1]);
 	}
 	close(sync[1]);
 	sync[1] = -1;
@@ -215,12 +233,13 @@ static int build_main(int argc, char **argv)
 	}
 	close(sync[0]);
 	sync[0] = -1;
-	report(status_fd, "ready %d %d", (int)getpid(), (int)init);
+	report(status_fd, "ready %d %d %s", (int)getpid(), (int)init, cg.path[0] ? cg.path : "-");
 	close(status_fd);
-	rc = monitor_loop(init, control_fd);
+	rc = monitor_loop(init, control_fd, &cg);
 	goto out;
 fail:
 	report(status_fd, "error %s", err.msg);
+	sbx_cgroup_leave(&cg);
 	rc = 125;
 out:
 	if (sync[0] >= 0)

@@ -194,7 +194,23 @@ static int cover_proc(int root_fd, struct sbx_err *err)
 	return 0;
 }
 
-static int mount_sys(int root_fd, const struct sbx_plan *plan, struct sbx_err *err)
+/* The sandbox's own cgroup, as tools inside look for it (JVMs, Python read
+ * /sys/fs/cgroup/memory.max): the cgroup namespace starts there. Read-only,
+ * so the payload cannot raise its own limits (runc CVE-2023-25809). */
+static int mount_cgroup(int root_fd, struct sbx_err *err)
+{
+	int fd = sbx_open_in_root(root_fd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, NULL), rc;
+
+	if (fd < 0)
+		return 0;       /* a sysfs without it: nothing to cover */
+	rc = sbx_mount_fs_at(fd, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			     "/sys/fs/cgroup", err);
+	close(fd);
+	return rc;
+}
+
+static int mount_sys(int root_fd, const struct sbx_plan *plan, int own_cgroup,
+		     struct sbx_err *err)
 {
 	int fd, host, rc;
 
@@ -209,7 +225,7 @@ static int mount_sys(int root_fd, const struct sbx_plan *plan, struct sbx_err *e
 	    sbx_mount_fs_at(fd, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			    NULL, "/sys", NULL) == 0) {
 		close(fd);
-		return 0;
+		return own_cgroup ? mount_cgroup(root_fd, err) : 0;
 	}
 	host = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (host < 0) {
@@ -219,6 +235,8 @@ static int mount_sys(int root_fd, const struct sbx_plan *plan, struct sbx_err *e
 	rc = sbx_bind_fd(host, fd, 1, "/sys", err);
 	close(host);
 	close(fd);
+	if (rc == 0 && own_cgroup)
+		rc = mount_cgroup(root_fd, err);
 	return rc;
 }
 
@@ -321,7 +339,7 @@ static int enter_root(int root_fd, struct sbx_err *err)
 	return 0;
 }
 
-int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
+int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err *err)
 {
 	struct host_fds h = { .image = -1, .persist = -1, .tmp = -1, .binds = NULL };
 	int root_fd = -1, files_fd = -1, proc_fd = -1, rc = -1;
@@ -348,7 +366,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, struct sbx_err *err)
 		goto out;
 	}
 	if (cover_proc(root_fd, err) < 0 || sbx_dev_setup(root_fd, plan, err) < 0 ||
-	    mount_sys(root_fd, plan, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
+	    mount_sys(root_fd, plan, own_cgroup, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
 	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
 	    mount_shim_dir(root_fd, files_fd, plan, err) < 0)

@@ -233,6 +233,21 @@ int sbx_shim_main(int argc, char **argv)
 			SBX_ENV_ARGV0, SBX_ENV_JOIN);
 		return 125;
 	}
+	/* Into the sandbox's cgroup (standalone sandboxes), from the host's
+	 * view of /sys/fs/cgroup, before joining anything: the command is
+	 * forked from here and starts there. */
+	if ((v = getenv(SBX_ENV_CGROUP)) && *v) {
+		char path[1100];
+		int fd;
+
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", v);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			fprintf(stderr, "sandbox: exec: enter cgroup %s: %s\n", v, strerror(errno));
+			return 125;
+		}
+		close(fd);
+	}
 	/* Ours, not the command's. */
 	argv0 = strdup(argv0);
 	workdir = workdir ? strdup(workdir) : NULL;
@@ -245,6 +260,7 @@ int sbx_shim_main(int argc, char **argv)
 	unsetenv(SBX_ENV_ARGV0);
 	unsetenv(SBX_ENV_JOIN);
 	unsetenv(SBX_ENV_WORKDIR);
+	unsetenv(SBX_ENV_CGROUP);
 	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0) {
 		fprintf(stderr, "sandbox: exec: read %s/%s: %s\n", SBX_SHIM_DIR, SBX_CONFIG_FILE,
 			strerror(errno));

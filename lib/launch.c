@@ -12,8 +12,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "caps.h"
-#include "config.h"
 #include "strv.h"
 
 static const char *helper_path(const struct sbx_launch_opts *opts)
@@ -53,7 +51,8 @@ int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *
 		return sbx_err_sys(err, NULL, "exec: shim path");
 	snprintf(pid, sizeof(pid), "%d", (int)sb->helper_pid);
 	if (set_env(ctx, SBX_ENV_ARGV0, argv[0]) < 0 || set_env(ctx, SBX_ENV_JOIN, pid) < 0 ||
-	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0))
+	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0) ||
+	    (sb->cgroup[0] && set_env(ctx, SBX_ENV_CGROUP, sb->cgroup) < 0))
 		return sbx_err_set(err, 0, NULL, "exec %s: cannot set the shim's environment", argv[0]);
 	copy = strdup(shim);
 	if (!copy)
@@ -155,13 +154,14 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 	struct sbx_strv args = { 0 };
 	const char *helper = helper_path(opts);
 	int status[2] = { -1, -1 }, control[2] = { -1, -1 }, detach = opts && opts->detach;
-	char line[SBX_ERR_MAX + 64];
+	char line[SBX_ERR_MAX + 64], cgroup[1024] = "";
 	int rc = -1, helper_pid = 0, init_pid = 0;
 	pid_t pid;
 
 	sb->helper_pid = 0;
 	sb->init_pid = 0;
 	sb->control_fd = -1;
+	sb->cgroup[0] = '\0';
 	if (build_argv(opts, req, helper, &args) < 0) {
 		sbx_err_set(err, ENOMEM, NULL, "out of memory");
 		goto out;
@@ -199,13 +199,15 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		sbx_err_set(err, 0, NULL, "%s", line + 6);
 		goto fail;
 	}
-	if (sscanf(line, "ready %d %d", &helper_pid, &init_pid) != 2 || init_pid <= 0) {
+	if (sscanf(line, "ready %d %d %1023s", &helper_pid, &init_pid, cgroup) != 3 || init_pid <= 0) {
 		sbx_err_set(err, 0, "sandbox-run and sandbox-helper must come from the same build",
 			    "helper '%s': unexpected reply '%s'", helper, line);
 		goto fail;
 	}
 	sb->helper_pid = detach ? helper_pid : pid;
 	sb->init_pid = init_pid;
+	if (strcmp(cgroup, "-") != 0)
+		snprintf(sb->cgroup, sizeof(sb->cgroup), "%s", cgroup);
 	sb->control_fd = control[1];
 	control[1] = -1;
 	rc = 0;
@@ -221,94 +223,6 @@ out:
 			close(control[i]);
 	}
 	sbx_strv_clear(&args);
-	return rc;
-}
-
-/* Joining goes through the helper (the monitor), not pid 1: pid 1 is
- * non-dumpable so nothing inside can ptrace it, which also closes its
- * /proc/PID/ns to us; the monitor sits in the same namespaces, outside the
- * sandbox's pid namespace (pid_for_children is the sandbox's), where no
- * sandboxed process can reach it.
- * Order: user first (it grants the rights for the others), then the rest;
- * mnt last, since after it paths resolve inside the sandbox. A namespace
- * the sandbox shares with us (net with --net host) is skipped: setns into
- * the host's own would need privileges there. */
-static const struct { const char *name; int type; } ns_order[] = {
-	{ "user", CLONE_NEWUSER }, { "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC },
-	{ "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET }, { "pid_for_children", CLONE_NEWPID },
-	{ "mnt", CLONE_NEWNS },
-};
-#define N_NS (sizeof(ns_order) / sizeof(ns_order[0]))
-
-/* setns(user) gave us every capability in the sandbox's user namespace, and
- * an execve as a non-root uid would silently drop them, leaving no way to
- * empty the bounding set later: narrow all sets here, while we can. */
-static int restrict_caps(struct sbx_err *err)
-{
-	struct sbx_config cfg;
-	int rc;
-
-	if (sbx_config_load(SBX_SHIM_DIR "/" SBX_CONFIG_FILE, &cfg) < 0)
-		return sbx_err_sys(err, "is the helper from the same build?",
-				   "join: read %s/%s", SBX_SHIM_DIR, SBX_CONFIG_FILE);
-	rc = sbx_caps_restrict(sbx_config_caps(&cfg), 1, err);
-	sbx_config_free(&cfg);
-	return rc;
-}
-
-int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err)
-{
-	int fds[N_NS];
-	char path[64], cwd[PATH_MAX];
-	int have_cwd = getcwd(cwd, sizeof(cwd)) != NULL, rc = -1;
-	size_t i;
-
-	for (i = 0; i < N_NS; i++)
-		fds[i] = -1;
-	for (i = 0; i < N_NS; i++) {
-		struct stat theirs, ours;
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)helper_pid, ns_order[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
-			sbx_err_sys(err, "the sandbox has ended", "join sandbox %d: %s namespace",
-				    (int)helper_pid, ns_order[i].name);
-			goto out;
-		}
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_order[i].name);
-		if (fstat(fds[i], &theirs) == 0 && stat(path, &ours) == 0 &&
-		    theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-	}
-	for (i = 0; i < N_NS; i++) {
-		if (fds[i] >= 0 && setns(fds[i], ns_order[i].type) < 0) {
-			sbx_err_sys(err, NULL, "join sandbox %d: %s namespace", (int)helper_pid,
-				    ns_order[i].name);
-			goto out;
-		}
-	}
-	if (restrict_caps(err) < 0)
-		goto out;
-	if (workdir) {
-		if (chdir(workdir) < 0) {
-			sbx_err_sys(err, "it must exist inside the image or be mounted",
-				    "workdir '%s'", workdir);
-			goto out;
-		}
-	} else if (!have_cwd || chdir(cwd) < 0) {
-		/* The caller's directory is not in the sandbox: start at /. */
-		if (chdir("/") < 0) {
-			sbx_err_sys(err, NULL, "chdir /");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	for (i = 0; i < N_NS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
 	return rc;
 }
 
@@ -333,6 +247,16 @@ int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err)
 		}
 	} else if (sb->helper_pid > 0 && kill(sb->helper_pid, SIGTERM) < 0 && errno != ESRCH) {
 		rc = sbx_err_sys(err, NULL, "stop the helper %d", (int)sb->helper_pid);
+	}
+	/* A helper killed before it could remove its cgroup leaves it empty
+	 * once the commands are gone: remove it here. */
+	if (sb->cgroup[0]) {
+		char path[1100];
+
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s", sb->cgroup);
+		if (rmdir(path) < 0 && errno != ENOENT && errno != EBUSY && rc == 0)
+			rc = sbx_err_sys(err, NULL, "remove cgroup %s", sb->cgroup);
+		sb->cgroup[0] = '\0';
 	}
 	sb->helper_pid = 0;
 	sb->init_pid = 0;

@@ -32,6 +32,7 @@
 #define SBX_ENV_ARGV0 "SANDBOX_EXEC_ARGV0"
 #define SBX_ENV_JOIN "SANDBOX_EXEC_JOIN"
 #define SBX_ENV_WORKDIR "SANDBOX_EXEC_WORKDIR"
+#define SBX_ENV_CGROUP "SANDBOX_EXEC_CGROUP"
 /* fds the helper is started with */
 #define SBX_STATUS_FD 3
 #define SBX_CONTROL_FD 4
@@ -47,6 +48,7 @@ struct sbx_sandbox {
 	pid_t helper_pid;         /* the helper (monitor); 0 once reaped or detached */
 	pid_t init_pid;           /* pid 1 of the sandbox, in the caller's pid namespace */
 	int control_fd;           /* closing it (or "stop") ends the sandbox; -1 if none */
+	char cgroup[1024];        /* its cgroup below /sys/fs/cgroup, "" if none */
 };
 
 int sbx_sandbox_start(const struct sbx_launch_opts *opts,

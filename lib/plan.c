@@ -78,6 +78,27 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 		snprintf(what, sizeof(what), "--env %s", req->env.v[0]);
 		return refused(err, pol, what, "environment.allow_user_env", "no");
 	}
+	if (pol->cg_max_memory && req->memory > pol->cg_max_memory) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--memory %llu", (unsigned long long)req->memory);
+		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_memory);
+		return refused(err, pol, what, "cgroups.max_memory", max);
+	}
+	if (pol->cg_max_cpus && req->cpus > pol->cg_max_cpus) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--cpus %u.%03u", req->cpus / 1000, req->cpus % 1000);
+		snprintf(max, sizeof(max), "%u.%03u", pol->cg_max_cpus / 1000, pol->cg_max_cpus % 1000);
+		return refused(err, pol, what, "cgroups.max_cpus", max);
+	}
+	if (pol->cg_max_pids && req->pids > pol->cg_max_pids) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--pids %llu", (unsigned long long)req->pids);
+		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_pids);
+		return refused(err, pol, what, "cgroups.max_pids", max);
+	}
 	for (size_t i = 0; i < req->n_mounts + req->n_trusted_mounts; i++) {
 		const struct sbx_mount_spec *m = i < req->n_mounts ? &req->mounts[i]
 					       : &req->trusted_mounts[i - req->n_mounts];
@@ -288,6 +309,17 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	plan->net = req->net != SBX_NET_UNSET ? req->net : pol->net;
 	if (plan->net == SBX_NET_HOST && req->net == SBX_NET_UNSET && !pol->allow_net_host)
 		plan->net = SBX_NET_NONE;
+	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
+	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;
+	plan->cg_pids = req->pids ? req->pids : pol->cg_pids;
+	plan->cg_swap = pol->cg_swap;
+	plan->cg_swap_set = pol->cg_swap_set;
+	plan->cg_memory_high = pol->cg_memory_high;
+	plan->cg_required = pol->cg_required;
+	if (pol->cg_parent && !(plan->cg_parent = strdup(pol->cg_parent))) {
+		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	plan->writable_size = pol->writable_size;
 	plan->tmp_size = pol->tmp_size;
 	plan->sys = pol->sys;
@@ -350,6 +382,7 @@ void sbx_plan_free(struct sbx_plan *plan)
 	free(plan->hostname);
 	free(plan->workdir);
 	free(plan->persist);
+	free(plan->cg_parent);
 	for (size_t i = 0; i < plan->n_binds; i++) {
 		free(plan->binds[i].src);
 		free(plan->binds[i].dst);

@@ -41,6 +41,16 @@ struct sbx_plan {
 	struct sbx_strv seccomp_deny;    /* final deny list (syscall names) */
 	uint64_t caps;            /* bit mask of capabilities kept (CAP_* numbers) */
 
+	/* cgroup v2 limits (0: none) */
+	uint64_t cg_memory;
+	uint64_t cg_swap;
+	int cg_swap_set;          /* cg_swap applies (0: no swap) */
+	uint64_t cg_memory_high;
+	uint32_t cg_cpus;         /* thousandths of a CPU */
+	uint64_t cg_pids;
+	int cg_required;          /* no delegation: error (1) or warning (0) */
+	char *cg_parent;
+
 	uid_t uid;                /* the caller's ids, mapped into the sandbox */
 	gid_t gid;
 	char *user;               /* login name for passwd, HOME, USER */

@@ -29,6 +29,7 @@ static const char default_passthrough[] =
 enum key_type {
 	KEY_BOOL, KEY_SIZE, KEY_NET, KEY_SYS, KEY_SHARE, KEY_HOSTNAME,
 	KEY_DIRS, KEY_ENV_NAMES, KEY_CAPS, KEY_SYSCALLS,
+	KEY_OPT_SIZE, KEY_SWAP, KEY_CPUS, KEY_COUNT, KEY_UNAVAILABLE, KEY_CGROUP_PATH,
 };
 
 struct key {
@@ -66,6 +67,16 @@ static const struct key keys[] = {
 	KEY("security", "seccomp", KEY_BOOL, seccomp),
 	KEY("security", "seccomp_allow", KEY_SYSCALLS, seccomp_allow),
 	KEY("security", "seccomp_deny", KEY_SYSCALLS, seccomp_deny),
+	KEY("cgroups", "memory", KEY_OPT_SIZE, cg_memory),
+	KEY("cgroups", "max_memory", KEY_OPT_SIZE, cg_max_memory),
+	KEY("cgroups", "swap", KEY_SWAP, cg_swap),
+	KEY("cgroups", "memory_high", KEY_OPT_SIZE, cg_memory_high),
+	KEY("cgroups", "cpus", KEY_CPUS, cg_cpus),
+	KEY("cgroups", "max_cpus", KEY_CPUS, cg_max_cpus),
+	KEY("cgroups", "pids", KEY_COUNT, cg_pids),
+	KEY("cgroups", "max_pids", KEY_COUNT, cg_max_pids),
+	KEY("cgroups", "when_unavailable", KEY_UNAVAILABLE, cg_required),
+	KEY("cgroups", "parent", KEY_CGROUP_PATH, cg_parent),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -83,6 +94,9 @@ static const struct word net_words[] = {
 };
 static const struct word sys_words[] = {
 	{ "ro", SBX_SYS_RO }, { "none", SBX_SYS_NONE }, { NULL, 0 },
+};
+static const struct word unavailable_words[] = {
+	{ "error", 1 }, { "warn", 0 }, { NULL, 0 },
 };
 static const struct word share_words[] = {
 	{ "private", SBX_SHARE_PRIVATE }, { "host", SBX_SHARE_HOST }, { NULL, 0 },
@@ -153,7 +167,7 @@ static void check_heading(struct load_ctx *ctx, const char *line)
 		return;         /* inih reports the syntax error */
 	p++;
 	if (!known_section(p, (size_t)(end - p)))
-		fail(ctx, "use images, mounts, rootfs, namespaces, environment or security",
+		fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
 		     "unknown section [%.*s]", (int)(end - p), p);
 }
 
@@ -431,6 +445,59 @@ static int set_key(struct load_ctx *ctx, size_t k, const char *value)
 	case KEY_SYS:
 	case KEY_SHARE:
 		return set_choice(ctx, key, value, field);
+	case KEY_OPT_SIZE:
+		/* Empty: no such limit. */
+		if (!*value) {
+			*(uint64_t *)field = 0;
+			return 1;
+		}
+		if (sbx_parse_size(value, &size, &ignored) < 0 || size == 0)
+			return fail(ctx, SIZE_HINT ", or nothing for no limit",
+				    "bad size '%s' for %s.%s", value, key->section, key->name);
+		*(uint64_t *)field = size;
+		return 1;
+	case KEY_SWAP:
+		/* Unlike the other limits, 0 means something here: no swap. */
+		ctx->pol->cg_swap_set = *value != '\0';
+		*(uint64_t *)field = 0;
+		if (*value && sbx_parse_size(value, (uint64_t *)field, &ignored) < 0)
+			return fail(ctx, SIZE_HINT ", or nothing to leave swap alone",
+				    "bad size '%s' for %s.%s", value, key->section, key->name);
+		return 1;
+	case KEY_CPUS:
+		if (!*value) {
+			*(uint32_t *)field = 0;
+			return 1;
+		}
+		if (sbx_parse_cpus(value, (uint32_t *)field, &ignored) < 0)
+			return fail(ctx, "use a CPU count such as 2 or 0.5, or nothing for no limit",
+				    "bad CPU count '%s' for %s.%s", value, key->section, key->name);
+		return 1;
+	case KEY_COUNT:
+		if (!*value) {
+			*(uint64_t *)field = 0;
+			return 1;
+		}
+		if (sbx_parse_count(value, (uint64_t *)field, &ignored) < 0)
+			return fail(ctx, "use a whole number above 0, or nothing for no limit",
+				    "bad count '%s' for %s.%s", value, key->section, key->name);
+		return 1;
+	case KEY_UNAVAILABLE:
+		b = lookup_word(unavailable_words, value);
+		if (b < 0)
+			return fail(ctx, "use error or warn", "bad value '%s' for %s.%s",
+				    value, key->section, key->name);
+		*(int *)field = b;
+		return 1;
+	case KEY_CGROUP_PATH:
+		if (*value && (value[0] != '/' || strstr(value, "..")))
+			return fail(ctx, "use a cgroup path such as /sandbox.slice",
+				    "bad cgroup path '%s' for %s.%s", value, key->section, key->name);
+		if (*value && !(copy = strdup(value)))
+			return fail_nomem(ctx);
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 1;
 	case KEY_HOSTNAME:
 		if (*value && !valid_hostname(value))
 			return fail(ctx, "use 1-64 letters, digits, '.' or '-', not starting with '-'",
@@ -465,7 +532,7 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	/* Headings are checked by the reader; this is a safety net. */
 	if (!known_section)
-		return fail(ctx, "use images, mounts, rootfs, namespaces, environment or security",
+		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
 			    "unknown section [%s]", section);
 	return fail(ctx, "see docs/policy.md for the keys",
 		    "unknown key '%s' in [%s]", name, section);
@@ -588,6 +655,7 @@ void sbx_policy_free(struct sbx_policy *pol)
 		return;
 	free(pol->path);
 	free(pol->hostname);
+	free(pol->cg_parent);
 	sbx_strv_clear(&pol->image_paths);
 	sbx_strv_clear(&pol->mount_sources);
 	sbx_strv_clear(&pol->env_passthrough);
@@ -595,6 +663,47 @@ void sbx_policy_free(struct sbx_policy *pol)
 	sbx_strv_clear(&pol->seccomp_allow);
 	sbx_strv_clear(&pol->seccomp_deny);
 	memset(pol, 0, sizeof(*pol));
+}
+
+int sbx_parse_cpus(const char *s, uint32_t *out, struct sbx_err *err)
+{
+	const char *hint = "use a CPU count such as 2 or 0.5";
+	uint64_t whole = 0, frac = 0, scale = 1000;
+	const char *p = s;
+
+	if (!s || !*s)
+		return sbx_err_set(err, 0, hint, "cpus '': empty CPU count");
+	while (*p >= '0' && *p <= '9' && whole <= 1000000)
+		whole = whole * 10 + (uint64_t)(*p++ - '0');
+	if (*p == '.') {
+		p++;
+		for (int digits = 0; *p >= '0' && *p <= '9'; digits++, p++) {
+			if (digits < 3) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p || p == s || whole > 1000000 || whole * 1000 + frac == 0)
+		return sbx_err_set(err, 0, hint, "cpus '%s': bad CPU count", s);
+	*out = (uint32_t)(whole * 1000 + frac);
+	return 0;
+}
+
+int sbx_parse_count(const char *s, uint64_t *out, struct sbx_err *err)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return sbx_err_set(err, 0, "use a whole number above 0", "count '': empty");
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return sbx_err_set(err, ERANGE, "use a whole number above 0", "count '%s'", s);
+	if (*p || v == 0)
+		return sbx_err_set(err, 0, "use a whole number above 0", "count '%s': bad number", s);
+	*out = v;
+	return 0;
 }
 
 int sbx_parse_bool(const char *s)

@@ -53,6 +53,19 @@ struct sbx_policy {
 	int seccomp;                   /* seccomp = yes|no */
 	struct sbx_strv seccomp_allow; /* seccomp_allow = syscalls removed from the default deny list */
 	struct sbx_strv seccomp_deny;  /* seccomp_deny = syscalls added to it */
+
+	/* [cgroups]: cgroup v2 limits of a sandbox (0: not set) */
+	uint64_t cg_memory;            /* memory = SIZE: default memory.max */
+	uint64_t cg_max_memory;        /* max_memory = SIZE: the most a user may ask */
+	uint64_t cg_swap;              /* swap = SIZE: memory.swap.max (0 is a limit) */
+	int cg_swap_set;               /* swap was given */
+	uint64_t cg_memory_high;       /* memory_high = SIZE: memory.high */
+	uint32_t cg_cpus;              /* cpus = N[.NNN]: default cpu.max, in 1/1000 CPU */
+	uint32_t cg_max_cpus;          /* max_cpus */
+	uint64_t cg_pids;              /* pids = N: default pids.max */
+	uint64_t cg_max_pids;          /* max_pids */
+	int cg_required;               /* when_unavailable = error (1) | warn (0) */
+	char *cg_parent;               /* parent = /path: cgroup for sandboxes run by root */
 };
 
 /* Built-in defaults (used when no file exists at the default path). */
@@ -73,6 +86,12 @@ int sbx_parse_bool(const char *s);
 /* Sizes: "4096", "64k", "512M", "2G", "1T" (binary units, optional "B"/"iB"
  * suffix, case-insensitive). Rejects empty, negative, fractions, overflow. */
 int sbx_parse_size(const char *s, uint64_t *out, struct sbx_err *err);
+
+/* A CPU count "2", "0.5", "1.25" as thousandths of a CPU (> 0, <= 1e6). */
+int sbx_parse_cpus(const char *s, uint32_t *out, struct sbx_err *err);
+
+/* A positive decimal count ("4096"). */
+int sbx_parse_count(const char *s, uint64_t *out, struct sbx_err *err);
 
 /* 1 when path (absolute, normalised) is dir or below it. */
 int sbx_path_within(const char *path, const char *dir);

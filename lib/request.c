@@ -217,6 +217,51 @@ int sbx_request_add_mount(struct sbx_request *req, const char *spec,
 	return add_mount_to(&req->mounts, &req->n_mounts, spec, err);
 }
 
+/* A repeat must agree with the first value (Slurm may hand an option twice). */
+static int set_u64_once(uint64_t *slot, uint64_t v, const char *opt, const char *s,
+			struct sbx_err *err)
+{
+	if (*slot && *slot != v)
+		return sbx_err_set(err, 0, "give it once", "%s %s: conflicts with an earlier %s",
+				   opt, s, opt);
+	*slot = v;
+	return 0;
+}
+
+int sbx_request_set_memory(struct sbx_request *req, const char *v, struct sbx_err *err)
+{
+	uint64_t size;
+
+	if (sbx_parse_size(v, &size, err) < 0 || size == 0)
+		return sbx_err_set(err, 0, "use a size such as 512M or 4G",
+				   "memory '%s': bad size", v ? v : "");
+	return set_u64_once(&req->memory, size, "memory", v, err);
+}
+
+int sbx_request_set_cpus(struct sbx_request *req, const char *v, struct sbx_err *err)
+{
+	uint32_t milli;
+	uint64_t wide;
+
+	if (sbx_parse_cpus(v, &milli, err) < 0)
+		return -1;
+	wide = req->cpus;
+	if (set_u64_once(&wide, milli, "cpus", v, err) < 0)
+		return -1;
+	req->cpus = milli;
+	return 0;
+}
+
+int sbx_request_set_pids(struct sbx_request *req, const char *v, struct sbx_err *err)
+{
+	uint64_t n;
+
+	if (sbx_parse_count(v, &n, err) < 0)
+		return sbx_err_set(err, 0, "use a whole number above 0", "pids '%s': bad count",
+				   v ? v : "");
+	return set_u64_once(&req->pids, n, "pids", v, err);
+}
+
 int sbx_request_add_trusted_mount(struct sbx_request *req, const char *spec,
 				  struct sbx_err *err)
 {
@@ -354,6 +399,7 @@ enum {
 	OPT_CONFIG = 256, OPT_IMAGE, OPT_MOUNT, OPT_WORKDIR, OPT_ENV,
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
+	OPT_MEMORY, OPT_CPUS, OPT_PIDS,
 };
 
 static const struct option long_opts[] = {
@@ -370,6 +416,9 @@ static const struct option long_opts[] = {
 	{ "mount-home", no_argument, NULL, OPT_HOME },
 	{ "no-mount-home", no_argument, NULL, OPT_NO_HOME },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "trusted-mount", required_argument, NULL, OPT_TRUSTED },
 	{ "persist", required_argument, NULL, OPT_PERSIST },
 	{ NULL, 0, NULL, 0 },
@@ -412,6 +461,9 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_HOME: rc = sbx_request_set_mount_home(req, 1, err); break;
 		case OPT_NO_HOME: rc = sbx_request_set_mount_home(req, 0, err); break;
 		case OPT_HOSTNAME: rc = sbx_request_set_hostname(req, optarg, err); break;
+		case OPT_MEMORY: rc = sbx_request_set_memory(req, optarg, err); break;
+		case OPT_CPUS: rc = sbx_request_set_cpus(req, optarg, err); break;
+		case OPT_PIDS: rc = sbx_request_set_pids(req, optarg, err); break;
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
 		case ':':
@@ -493,5 +545,26 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 		return -1;
 	if (req->hostname && push2(out, "--hostname", req->hostname) < 0)
 		return -1;
+	if (req->memory) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)req->memory);
+		if (push2(out, "--memory", num) < 0)
+			return -1;
+	}
+	if (req->cpus) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%u.%03u", req->cpus / 1000, req->cpus % 1000);
+		if (push2(out, "--cpus", num) < 0)
+			return -1;
+	}
+	if (req->pids) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)req->pids);
+		if (push2(out, "--pids", num) < 0)
+			return -1;
+	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define SBX_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 #include "policy.h"
 #include "strv.h"
@@ -33,6 +34,10 @@ struct sbx_request {
 	struct sbx_mount_spec *trusted_mounts;
 	size_t n_trusted_mounts;
 	char *persist;
+	/* cgroup v2 limits asked for (0: the policy's) */
+	uint64_t memory;
+	uint32_t cpus;           /* thousandths of a CPU */
+	uint64_t pids;
 };
 
 void sbx_request_init(struct sbx_request *req);
@@ -62,6 +67,10 @@ int sbx_request_set_remap_root(struct sbx_request *req, int v, struct sbx_err *e
 int sbx_request_set_mount_home(struct sbx_request *req, int v, struct sbx_err *err);
 int sbx_request_set_net(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_set_hostname(struct sbx_request *req, const char *v, struct sbx_err *err);
+/* --memory SIZE, --cpus N[.NNN], --pids N */
+int sbx_request_set_memory(struct sbx_request *req, const char *v, struct sbx_err *err);
+int sbx_request_set_cpus(struct sbx_request *req, const char *v, struct sbx_err *err);
+int sbx_request_set_pids(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_add_trusted_mount(struct sbx_request *req, const char *spec, struct sbx_err *err);
 int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx_err *err);
 
@@ -70,6 +79,7 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME
+ *   --memory SIZE --cpus N --pids N
  * config_out receives --config (may stay NULL). This is what users type
  * (sandbox-run): the front-end-only fields cannot be set through it. */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,

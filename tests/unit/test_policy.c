@@ -258,8 +258,57 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 		    "namespaces.remap_root namespaces.allow_remap_root "
 		    "environment.clean environment.passthrough "
 		    "environment.allow_user_env security.capabilities "
-		    "security.seccomp security.seccomp_allow security.seccomp_deny");
+		    "security.seccomp security.seccomp_allow security.seccomp_deny "
+		    "cgroups.memory cgroups.max_memory cgroups.swap cgroups.memory_high "
+		    "cgroups.cpus cgroups.max_cpus cgroups.pids cgroups.max_pids "
+		    "cgroups.when_unavailable cgroups.parent");
 	sbx_strv_clear(&seen);
+}
+
+static void the_cgroup_keys_are_read(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[cgroups]\nmemory = 512M\nmax_memory = 4G\nswap = 0B\n"
+		    "cpus = 1.5\nmax_cpus = 4\npids = 256\nmax_pids = 4096\n"
+		    "when_unavailable = error\nparent = /sandbox.slice\n");
+	assert_int_equal(fx->pol.cg_memory, 512ULL << 20);
+	assert_int_equal(fx->pol.cg_max_memory, 4ULL << 30);
+	assert_int_equal(fx->pol.cg_swap, 0);
+	assert_int_equal(fx->pol.cg_swap_set, 1);
+	assert_int_equal(fx->pol.cg_cpus, 1500);
+	assert_int_equal(fx->pol.cg_max_cpus, 4000);
+	assert_int_equal(fx->pol.cg_pids, 256);
+	assert_int_equal(fx->pol.cg_max_pids, 4096);
+	assert_int_equal(fx->pol.cg_required, 1);
+	assert_string_equal(fx->pol.cg_parent, "/sandbox.slice");
+}
+
+static void a_zero_cpu_count_is_refused(void **state)
+{
+	assert_load_fails(*state, "[cgroups]\ncpus = 0\n", 2,
+			  "bad CPU count '0' for cgroups.cpus (use a CPU count such as 2 or 0.5, "
+			  "or nothing for no limit)");
+}
+
+static void a_negative_pids_count_is_refused(void **state)
+{
+	assert_load_fails(*state, "[cgroups]\npids = -3\n", 2,
+			  "bad count '-3' for cgroups.pids (use a whole number above 0, "
+			  "or nothing for no limit)");
+}
+
+static void an_unknown_when_unavailable_is_refused(void **state)
+{
+	assert_load_fails(*state, "[cgroups]\nwhen_unavailable = maybe\n", 2,
+			  "bad value 'maybe' for cgroups.when_unavailable (use error or warn)");
+}
+
+static void a_relative_cgroup_parent_is_refused(void **state)
+{
+	assert_load_fails(*state, "[cgroups]\nparent = sandbox\n", 2,
+			  "bad cgroup path 'sandbox' for cgroups.parent (use a cgroup path such as "
+			  "/sandbox.slice)");
 }
 
 static void every_key_is_read(void **state)
@@ -404,14 +453,14 @@ static void an_unknown_section_is_refused(void **state)
 	/* Reported at the heading, not at its first key. */
 	assert_load_fails(*state, "[rootfs]\nwritable = no\n[bogus]\nfoo = 1\n", 3,
 			  "unknown section [bogus] (use images, mounts, rootfs, "
-			  "namespaces, environment or security)");
+			  "namespaces, environment, security or cgroups)");
 }
 
 static void an_empty_misspelled_section_is_refused(void **state)
 {
 	assert_load_fails(*state, "[rootfss]\n[rootfs]\nwritable = no\n", 1,
 			  "unknown section [rootfss] (use images, mounts, rootfs, "
-			  "namespaces, environment or security)");
+			  "namespaces, environment, security or cgroups)");
 }
 
 static void an_unknown_key_is_refused(void **state)
@@ -721,6 +770,11 @@ int main(void)
 		T(booleans_and_choices_take_any_case),
 		T(an_empty_hostname_keeps_the_hosts),
 		T(comments_may_follow_a_value_after_a_semicolon),
+		T(the_cgroup_keys_are_read),
+		T(a_zero_cpu_count_is_refused),
+		T(a_negative_pids_count_is_refused),
+		T(an_unknown_when_unavailable_is_refused),
+		T(a_relative_cgroup_parent_is_refused),
 		T(an_unknown_section_is_refused),
 		T(an_empty_misspelled_section_is_refused),
 		T(an_unknown_key_is_refused),
