@@ -73,14 +73,15 @@ struct probe {
 	bool ok;
 	int err;                /* errno of the failing step, 0 if none */
 	char step[64];          /* the failing step, "" when ok */
+	char why[128];          /* "step: reason", filled in by run_probe() */
 	bool userxattr;         /* overlay mounted with the userxattr option */
 	int xattr_err;          /* setxattr user.* on tmpfs: 0 works, -1 untested */
 	int nnp_err;            /* PR_SET_NO_NEW_PRIVS: 0 works, -1 untested */
 };
 
 static void __attribute__((format(printf, 5, 6)))
-report_add(struct report *r, const char *name, enum verdict v,
-		       const char *hint, const char *fmt, ...)
+report_add(struct report *r, const char *name, enum verdict v, const char *hint,
+	   const char *fmt, ...)
 {
 	struct check *c;
 	va_list ap;
@@ -403,15 +404,18 @@ static void run_probe(int (*probe_fn)(struct probe *), struct probe *out)
 	if (answered) {
 		*out = got;
 	} else {
-		errno = timed_out ? ETIMEDOUT : 0;
+		errno = 0;
+		probe_fail(out, timed_out ? "probe: no answer in time" : "probe: died");
 		if (!timed_out && WIFSIGNALED(status))
-			errno = EINTR;
-		probe_fail(out, timed_out ? "probe (no answer in time)"
-				: "probe (died without an answer)");
+			snprintf(out->step, sizeof(out->step), "probe: killed by signal %d",
+				 WTERMSIG(status));
 	}
 out:
 	close_quietly(fds[0]);
 	close_quietly(fds[1]);
+	if (!out->ok)
+		snprintf(out->why, sizeof(out->why), "%s%s%s", out->step,
+			 out->err ? ": " : "", out->err ? strerror(out->err) : "");
 }
 
 /* ---- the checks ----------------------------------------------------- */
@@ -433,7 +437,7 @@ static void check_kernel(struct report *r, int *major, int *minor)
 	}
 	new_enough = *major > 5 || (*major == 5 && *minor >= 11);
 	report_add(r, "kernel", new_enough ? VERDICT_YES : VERDICT_NO,
-		   "Linux >= 5.11 is needed for overlayfs in a user namespace (some distributions backport it: see the overlayfs line)",
+		   "overlayfs in a user namespace needs Linux >= 5.11 or a distribution backport",
 		   "Linux %s %s%s", uts.release, uts.machine,
 		   new_enough ? "" : " (older than 5.11)");
 }
@@ -494,7 +498,7 @@ static void check_userns(struct report *r, bool *works)
 			   "unshare(CLONE_NEWUSER|CLONE_NEWNS) and uid/gid maps work");
 	else
 		report_add(r, "user namespace", VERDICT_NO, userns_hint(&p, max_ns, clone, aa),
-			   "%s: %s", p.step, strerror(p.err));
+			   "%s", p.why);
 }
 
 static void check_overlay(struct report *r, int major, int minor, bool userns_ok,
@@ -515,9 +519,9 @@ static void check_overlay(struct report *r, int major, int minor, bool userns_ok
 		else if (major < 5 || (major == 5 && minor < 11))
 			hint = "unprivileged overlayfs needs Linux >= 5.11";
 		else
-			hint = "the kernel refused overlayfs in a user namespace; see dmesg for 'overlayfs:' lines";
-		report_add(r, "overlayfs in userns", VERDICT_NO, hint, "%s: %s",
-			   p.step, strerror(p.err));
+			hint = "the kernel refused overlayfs in a user namespace; "
+			       "see dmesg for 'overlayfs:' lines";
+		report_add(r, "overlayfs in userns", VERDICT_NO, hint, "%s", p.why);
 	}
 
 	if (p.xattr_err < 0)
@@ -554,8 +558,7 @@ static void check_proc(struct report *r, bool userns_ok, bool *works)
 		hint = "the host's /proc has covered paths (e.g. inside a container); run on the host";
 	else
 		hint = "the kernel refused a pid namespace; see dmesg";
-	report_add(r, "proc in pid namespace", VERDICT_NO, hint, "%s: %s",
-		   p.step, strerror(p.err));
+	report_add(r, "proc in pid namespace", VERDICT_NO, hint, "%s", p.why);
 }
 
 static void check_seccomp(struct report *r)
@@ -575,7 +578,7 @@ static void check_seccomp(struct report *r)
 			   (mode < 0 && !have_line) || p.err == EINVAL
 			   ? "the kernel was built without seccomp filters (CONFIG_SECCOMP_FILTER)"
 			   : "a security module or an outer filter forbids new filters; run on the host",
-			   "%s: %s; /proc/self/status %s", p.step, strerror(p.err),
+			   "%s; /proc/self/status %s", p.why,
 			   have_line ? "has a Seccomp: line" : "has no Seccomp: line");
 
 	if (p.nnp_err < 0)
@@ -625,20 +628,25 @@ static void check_fuse(struct report *r)
 		report_add(r, "/dev/fuse", VERDICT_NO, "mknod -m 0666 /dev/fuse c 10 229",
 			   "/dev/fuse is not a character device");
 	} else {
-		snprintf(owner, sizeof(owner), st.st_uid ? "uid %u" : "root", (unsigned)st.st_uid);
+		if (st.st_uid == 0)
+			snprintf(owner, sizeof(owner), "root");
+		else
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
 		fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0) {
 			close_quietly(fd);
-			report_add(r, "/dev/fuse", VERDICT_YES, NULL, "mode %04o, owner %s, opens read-write",
-				   st.st_mode & 07777, owner);
+			report_add(r, "/dev/fuse", VERDICT_YES, NULL,
+				   "mode %04o, owner %s, opens read-write", st.st_mode & 07777, owner);
 		} else {
 			if (errno == EACCES)
 				hint = chmod_hint;
 			else if (errno == EPERM)
-				hint = "a device cgroup (container?) denies /dev/fuse; run on the host or allow c 10:229 rw";
+				hint = "a device cgroup (container?) denies /dev/fuse; "
+				       "run on the host or allow c 10:229 rw";
 			else
 				hint = "modprobe fuse; squashfs images need it";
-			report_add(r, "/dev/fuse", VERDICT_NO, hint, "mode %04o, owner %s, open read-write: %s",
+			report_add(r, "/dev/fuse", VERDICT_NO, hint,
+				   "mode %04o, owner %s, open read-write: %s",
 				   st.st_mode & 07777, owner, strerror(errno));
 		}
 	}

@@ -21,6 +21,13 @@
 #define CGROOT "/sys/fs/cgroup"
 #define CGROUP2_MAGIC 0x63677270
 
+int sbx_cgroup_v2(void)
+{
+	struct statfs sf;
+
+	return statfs(CGROOT, &sf) == 0 && sf.f_type == CGROUP2_MAGIC;
+}
+
 static int write_str(const char *dir, const char *file, const char *value)
 {
 	char path[PATH_MAX];

@@ -186,8 +186,10 @@ static int build_main(int argc, char **argv)
 	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
 		goto fail;
-	/* Into the sandbox's cgroup before the cgroup namespace starts. */
-	if (sbx_cgroup_enter(&plan, &cg, &err) < 0)
+	/* Into the sandbox's cgroup before the cgroup namespace starts; under
+	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
+	 * there: the namespace then starts at the helper's (task 0's). */
+	if (!req.cgroup_view && sbx_cgroup_enter(&plan, &cg, &err) < 0)
 		goto fail;
 	if (unshare(CLONE_NEWUSER) < 0) {
 		sbx_err_sys(&err, "are unprivileged user namespaces enabled? see sandbox-run info",
@@ -212,7 +214,8 @@ static int build_main(int argc, char **argv)
 	}
 	if (init == 0) {
 		close(sync[0]);
-		run_init(&plan, cg.path[0] != '\0', getppid(), sync[1]);
+		run_init(&plan, cg.path[0] != '\0' || (req.cgroup_view && sbx_cgroup_v2()),
+			 getppid(), sync[1]);
 	}
 	close(sync[1]);
 	sync[1] = -1;

@@ -399,7 +399,7 @@ enum {
 	OPT_CONFIG = 256, OPT_IMAGE, OPT_MOUNT, OPT_WORKDIR, OPT_ENV,
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
-	OPT_MEMORY, OPT_CPUS, OPT_PIDS,
+	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW,
 };
 
 static const struct option long_opts[] = {
@@ -420,6 +420,7 @@ static const struct option long_opts[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "trusted-mount", required_argument, NULL, OPT_TRUSTED },
+	{ "cgroup-view", no_argument, NULL, OPT_CGROUP_VIEW },
 	{ "persist", required_argument, NULL, OPT_PERSIST },
 	{ NULL, 0, NULL, 0 },
 };
@@ -435,9 +436,10 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	/* "+": stop at the first non-option, the command; ":": report a
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		if ((c == OPT_TRUSTED || c == OPT_PERSIST) && !front_end) {
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW) && !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
-					 c == OPT_TRUSTED ? "--trusted-mount" : "--persist");
+					 c == OPT_TRUSTED ? "--trusted-mount" :
+					 c == OPT_PERSIST ? "--persist" : "--cgroup-view");
 			break;
 		}
 		switch (c) {
@@ -465,6 +467,7 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_CPUS: rc = sbx_request_set_cpus(req, optarg, err); break;
 		case OPT_PIDS: rc = sbx_request_set_pids(req, optarg, err); break;
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
+		case OPT_CGROUP_VIEW: req->cgroup_view = 1; break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
 		case ':':
 			rc = sbx_err_set(err, 0, "see sandbox-run --help",
@@ -525,6 +528,8 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	    push_mounts(out, "--trusted-mount", req->trusted_mounts, req->n_trusted_mounts) < 0)
 		return -1;
 	if (req->persist && push2(out, "--persist", req->persist) < 0)
+		return -1;
+	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
 		return -1;
 	if (req->workdir && push2(out, "--workdir", req->workdir) < 0)
 		return -1;

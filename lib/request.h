@@ -34,6 +34,9 @@ struct sbx_request {
 	struct sbx_mount_spec *trusted_mounts;
 	size_t n_trusted_mounts;
 	char *persist;
+	/* Front ends only: limits are applied by the front end (Slurm's task
+	 * cgroups); the helper makes no cgroup, it only shows its own inside. */
+	int cgroup_view;
 	/* cgroup v2 limits asked for (0: the policy's) */
 	uint64_t memory;
 	uint32_t cpus;           /* thousandths of a CPU */
@@ -87,7 +90,8 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 			   struct sbx_err *err);
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
- * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR. */
+ * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
+ * --cgroup-view. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **config_out,
 				  struct sbx_err *err);

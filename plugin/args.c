@@ -210,6 +210,36 @@ static int opt_name(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_memory(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)val;
+	if (!remote)
+		sbx_plugin.req.memory = 0;
+	return finish(sbx_request_set_memory(&sbx_plugin.req, arg, &err), &err, "--sandbox-memory");
+}
+
+static int opt_cpus(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)val;
+	if (!remote)
+		sbx_plugin.req.cpus = 0;
+	return finish(sbx_request_set_cpus(&sbx_plugin.req, arg, &err), &err, "--sandbox-cpus");
+}
+
+static int opt_pids(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)val;
+	if (!remote)
+		sbx_plugin.req.pids = 0;
+	return finish(sbx_request_set_pids(&sbx_plugin.req, arg, &err), &err, "--sandbox-pids");
+}
+
 static struct spank_option options[] = {
 	{ "sandbox-image", "DIR", "Run the step in a sandbox made from this image.", 1, 0, opt_image },
 	{ "sandbox-mounts", "SRC[:DST[:ro|rw]][,...]", "Bind host paths into the sandbox.", 1, 0, opt_mounts },
@@ -224,6 +254,9 @@ static struct spank_option options[] = {
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
 	{ "sandbox-name", "NAME", "Named sandbox: later steps of the job reuse its root.", 1, 0, opt_name },
+	{ "sandbox-memory", "SIZE", "memory.max of each task's cgroup (cgroup v2).", 1, 0, opt_memory },
+	{ "sandbox-cpus", "N", "cpu.max of each task's cgroup, as a CPU count (cgroup v2).", 1, 0, opt_cpus },
+	{ "sandbox-pids", "N", "pids.max of each task's cgroup (cgroup v2).", 1, 0, opt_pids },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -295,6 +328,15 @@ int sbx_options_apply_presets(spank_t sp, struct sbx_err *err)
 		return -1;
 	if (!req->hostname && (v = preset(sp, "SANDBOX_HOSTNAME", buf, sizeof(buf))) &&
 	    sbx_request_set_hostname(req, v, err) < 0)
+		return -1;
+	if (!req->memory && (v = preset(sp, "SANDBOX_MEMORY", buf, sizeof(buf))) &&
+	    sbx_request_set_memory(req, v, err) < 0)
+		return -1;
+	if (!req->cpus && (v = preset(sp, "SANDBOX_CPUS", buf, sizeof(buf))) &&
+	    sbx_request_set_cpus(req, v, err) < 0)
+		return -1;
+	if (!req->pids && (v = preset(sp, "SANDBOX_PIDS", buf, sizeof(buf))) &&
+	    sbx_request_set_pids(req, v, err) < 0)
 		return -1;
 	if (!sbx_plugin.name && (v = preset(sp, "SANDBOX_NAME", buf, sizeof(buf)))) {
 		if (sbx_named_valid(v, err) < 0)

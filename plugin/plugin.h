@@ -2,7 +2,8 @@
  *   spank_sandbox.c  entry points, one per callback, dispatching by context
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
- *   named.c          named sandboxes: their directories and cleanup */
+ *   named.c          named sandboxes: their directories and cleanup
+ *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups */
 #ifndef SBX_PLUGIN_H
 #define SBX_PLUGIN_H
 
@@ -16,6 +17,16 @@
 #define SBX_NAMED_DIR "/var/tmp/slurm-sandbox"
 
 struct sbx_step_shared;
+
+/* The cgroup v2 limits a step's tasks get (0: none of ours). */
+struct sbx_limits {
+	uint64_t memory;
+	uint32_t cpus;           /* thousandths of a CPU */
+	uint64_t pids;
+	uint64_t swap;
+	int swap_set;
+	int required;            /* cgroups.when_unavailable = error */
+};
 
 struct sbx_plugin {
 	/* plugstack.conf arguments */
@@ -31,6 +42,7 @@ struct sbx_plugin {
 	int enabled;             /* this step runs in a sandbox */
 	char error[SBX_ERR_MAX + 16]; /* a remote failure, reported from task_init */
 	uint32_t job_id, step_id, local_tasks;
+	struct sbx_limits limits;
 	uid_t uid;
 	gid_t gid;
 	struct sbx_step_shared *shared;
@@ -50,8 +62,13 @@ void sbx_plugin_free(void);
 int sbx_step_prepare(spank_t sp, struct sbx_err *err);     /* init_post_opt */
 int sbx_step_user_init(spank_t sp, struct sbx_err *err);   /* user_init */
 int sbx_step_task_init(spank_t sp);                        /* task_init */
+void sbx_step_task_post_fork(spank_t sp);                  /* task_post_fork */
 void sbx_step_task_exit(spank_t sp);                       /* task_exit */
 void sbx_step_exit(void);                                  /* exit */
+
+/* cgroup.c: as root, put the limits into the task's own cgroup. Returns 1
+ * when the node has no cgroup v2 (nothing done). */
+int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err *err);
 
 /* named.c */
 int sbx_named_valid(const char *name, struct sbx_err *err);

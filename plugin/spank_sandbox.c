@@ -127,6 +127,15 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return sbx_step_task_init(sp);
 }
 
+int slurm_spank_task_post_fork(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (sbx_plugin.enabled && !sbx_plugin.error[0])
+		sbx_step_task_post_fork(sp);
+	return 0;
+}
+
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac;

@@ -28,6 +28,7 @@ struct sbx_step_shared {
 	pid_t helper_pid;
 	pid_t init_pid;
 	uint32_t exited;
+	int reported;            /* the error was shown once already */
 	char error[SBX_ERR_MAX + 16];
 };
 
@@ -110,6 +111,17 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	}
 	if (load_policy(&pol, err) < 0 || sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
 		goto out;
+	/* The limits go into Slurm's task cgroups (task_post_fork); the helper
+	 * only shows the view of its own. */
+	sbx_plugin.limits.memory = sbx_plugin.req.memory ? sbx_plugin.req.memory : pol.cg_memory;
+	sbx_plugin.limits.cpus = sbx_plugin.req.cpus ? sbx_plugin.req.cpus : pol.cg_cpus;
+	sbx_plugin.limits.pids = sbx_plugin.req.pids ? sbx_plugin.req.pids : pol.cg_pids;
+	sbx_plugin.limits.swap = pol.cg_swap;
+	sbx_plugin.limits.swap_set = pol.cg_swap_set;
+	sbx_plugin.limits.required = pol.cg_required;
+	sbx_plugin.req.memory = sbx_plugin.req.pids = 0;
+	sbx_plugin.req.cpus = 0;
+	sbx_plugin.req.cgroup_view = 1;
 	rc = 0;
 out:
 	free(dir);
@@ -187,6 +199,7 @@ static int start_once(struct sbx_step_shared *sh, struct sbx_err *err)
 
 		if (sbx_sandbox_start(&opts, &sbx_plugin.req, &sb, err) < 0) {
 			sh->failed = 1;
+			sh->reported = 1;       /* this task shows it */
 			sbx_err_line(err, sh->error, sizeof(sh->error));
 			pthread_mutex_unlock(&sh->lock);
 			return -1;
@@ -227,8 +240,11 @@ int sbx_step_task_init(spank_t sp)
 		return -1;
 	}
 	if (start_once(sbx_plugin.shared, &err) < 0) {
+		/* One line per node: the first task to fail shows why. */
 		if (err.msg[0])
 			sbx_plugin_report(&err);
+		else if (!__atomic_exchange_n(&sbx_plugin.shared->reported, 1, __ATOMIC_SEQ_CST))
+			slurm_error("%s", sbx_plugin.shared->error);
 		return -1;
 	}
 	sb.helper_pid = sbx_plugin.shared->helper_pid;
@@ -252,6 +268,34 @@ static void stop_helper(struct sbx_step_shared *sh)
 	if (sh->started && sh->helper_pid > 0) {
 		kill(sh->helper_pid, SIGTERM);
 		sh->helper_pid = 0;
+	}
+}
+
+/* slurmstepd, as root, once per task after Slurm put it in its cgroup and
+ * before it runs: the sandbox's limits. A failure here cannot fail the step
+ * (22.05), so it is recorded for task_init. */
+void sbx_step_task_post_fork(spank_t sp)
+{
+	struct sbx_step_shared *sh = sbx_plugin.shared;
+	const struct sbx_limits *l = &sbx_plugin.limits;
+	struct sbx_err err = { 0 };
+	pid_t pid = 0;
+	int wanted = l->memory || l->cpus || l->pids || l->swap_set, rc, task = -1;
+
+	if (!sh || spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS || pid <= 0)
+		return;
+	spank_get_item(sp, S_TASK_ID, &task);
+	rc = sbx_slurm_cgroup_apply(pid, l, &err);
+	if (rc == 1 && wanted) {
+		sbx_err_set(&err, 0, "a cgroup v2 node with Slurm's cgroup/v2 plugin is needed",
+			    "cgroup limits: this node has no cgroup v2");
+		rc = l->required ? -1 : 2;
+	}
+	if (rc == 2 && task == 0)
+		slurm_error("sandbox: warning: %s (cgroups.when_unavailable = warn)", err.msg);
+	if (rc < 0 && !sh->failed) {
+		sh->failed = 1;
+		sbx_err_line(&err, sh->error, sizeof(sh->error));
 	}
 }
 
