@@ -100,6 +100,7 @@ check-vm: all $(PROBE)
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
+	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh

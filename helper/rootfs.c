@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include "launch.h"
 
@@ -200,9 +201,22 @@ static int cover_proc(int root_fd, struct sbx_err *err)
 static int mount_cgroup(int root_fd, struct sbx_err *err)
 {
 	int fd = sbx_open_in_root(root_fd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, NULL), rc;
+	struct statfs sf;
 
 	if (fd < 0)
 		return 0;       /* a sysfs without it: nothing to cover */
+	/* The host's /sys (with --net host) has cgroup2 there already, and the
+	 * kernel refuses a filesystem over itself (EBUSY): cover it first. */
+	if (fstatfs(fd, &sf) == 0 && sf.f_type == 0x63677270) {
+		rc = sbx_mount_fs_at(fd, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k",
+				     "/sys/fs/cgroup", err);
+		close(fd);
+		if (rc < 0)
+			return -1;
+		fd = sbx_open_in_root(root_fd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, err);
+		if (fd < 0)
+			return -1;
+	}
 	rc = sbx_mount_fs_at(fd, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 			     "/sys/fs/cgroup", err);
 	close(fd);

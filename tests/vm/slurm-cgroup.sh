@@ -1,0 +1,95 @@
+#!/bin/bash
+# Inside the VM lane: a real Slurm 22.05 with cgroup/v2 (IgnoreSystemd=yes),
+# proctrack/cgroup, task/cgroup, jobacct_gather/cgroup, two slurmd and our
+# plugin; jobs of the unprivileged user sbxtest. Prints ok/not ok per check.
+set -u
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$repo/build}
+user=sbxtest
+failed=0
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; shift; [ $# -eq 0 ] || printf '# %s\n' "$@"; failed=$((failed + 1)); }
+
+id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
+S=/var/tmp/sbx-vm-slurm
+host=$(hostname -s)
+export SLURM_CONF=$S/slurm.conf
+mkdir -p "$S"/{state,log,spool} && chmod 755 "$S"
+cat >"$SLURM_CONF" <<CONF
+ClusterName=sbxvm
+SlurmctldHost=$host
+AuthType=auth/none
+CredType=cred/none
+SlurmUser=root
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool/%n
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmdPidFile=$S/slurmd-%n.pid
+SlurmctldLogFile=$S/log/slurmctld.log
+SlurmdLogFile=$S/log/slurmd-%n.log
+SlurmdDebug=debug
+PlugStackConfig=$S/plugstack.conf
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup
+JobAcctGatherType=jobacct_gather/cgroup
+JobAcctGatherFrequency=1
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+MpiDefault=none
+ReturnToService=2
+NodeName=vm[1-2] NodeHostname=$host NodeAddr=127.0.0.1 Port=[17101-17102] CPUs=2 RealMemory=700 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\nCgroupAutomount=yes\nConstrainRAMSpace=yes\n' >"$S/cgroup.conf"
+printf '[namespaces]\nnet = host\n[rootfs]\ntmp = host\n' >"$S/sandbox.conf"
+echo "required $BUILD/spank_sandbox.so config=$S/sandbox.conf helper=$BUILD/sandbox-helper" >"$S/plugstack.conf"
+chmod 644 "$S"/*.conf
+
+mkdir -p /sys/fs/cgroup/system.slice
+echo "+cpuset +cpu +memory +pids" >/sys/fs/cgroup/system.slice/cgroup.subtree_control
+slurmctld -i
+slurmd -N vm1
+slurmd -N vm2
+for _ in $(seq 1 120); do [ "$(sinfo -h -o %T | sort -u)" = idle ] && [ "$(sinfo -h -o %D)" = 2 ] && break; sleep 1; done
+if [ "$(sinfo -h -o %T | sort -u)" != idle ]; then
+	fail "Slurm with cgroup/v2 and the plugin starts" "$(tail -n 5 "$S"/log/*.log)"
+	exit 1
+fi
+pass "Slurm with cgroup/v2 and the plugin starts (two slurmd)"
+
+work=$(runuser -u "$user" -- mktemp -d /var/tmp/sbx-vm-job.XXXXXX)
+img=$work/image
+runuser -u "$user" -- env BUILD="$BUILD" "$repo/tests/lib/mkimage.sh" "$img" >/dev/null
+as_user() { (cd "$work" && runuser -u "$user" -- env SLURM_CONF="$SLURM_CONF" "$@"); }
+
+out=$(as_user timeout 120 srun -N2 -n2 --mem=100M --sandbox-image="$img" cat /sys/fs/cgroup/memory.max 2>&1)
+if [ "$(sort -u <<<"$out")" = 104857600 ]; then pass "srun --mem=100M: memory.max inside the sandbox shows the job's limit on both nodes"
+else fail "srun --mem=100M: memory.max inside the sandbox shows the job's limit" "$out"; fi
+
+out=$(as_user timeout 120 srun -n1 --mem=100M --sandbox-memory=40M --sandbox-pids=50 --sandbox-image="$img" \
+	sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max' 2>&1)
+if [ "$out" = "$(printf '41943040\n50')" ]; then pass "--sandbox-memory and --sandbox-pids lower the limits inside"
+else fail "--sandbox-memory and --sandbox-pids lower the limits inside" "$out"; fi
+
+out=$(as_user timeout 120 srun -n1 --mem=50M --sandbox-image="$img" dd if=/dev/zero of=/dev/null bs=120M count=1 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && grep -qi "out of memory\|oom" <<<"$out"; then pass "a task past the limit is OOM-killed inside the sandbox and srun says so"
+else fail "a task past the limit is OOM-killed and srun says so" "exit $rc" "$out"; fi
+
+as_user srun -n1 --mem=60M --sandbox-image="$img" sleep 300 >/dev/null 2>&1 &
+for _ in $(seq 1 60); do [ -n "$(squeue -h -t R)" ] && break; sleep 0.5; done
+sleep 3
+job=$(squeue -h -o %i | head -1)
+out=$(sstat -n -P -j "$job.0" -o JobID,MaxRSS,NTasks 2>&1)
+if grep -q "^$job.0|" <<<"$out"; then pass "sstat sees the sandboxed task ($out)"
+else fail "sstat sees the sandboxed task" "$out"; fi
+scancel "$job"
+wait
+for _ in $(seq 1 40); do [ -z "$(find /sys/fs/cgroup/system.slice -maxdepth 2 -name "job_$job")" ] && break; sleep 0.5; done
+left=$(find /sys/fs/cgroup/system.slice -maxdepth 2 -name "job_$job")
+procs=$(pgrep -u "$user" -a)
+if [ -z "$left" ] && [ -z "$procs" ]; then pass "scancel leaves no cgroup and no process behind"
+else fail "scancel leaves no cgroup and no process behind" "$left" "$procs"; fi
+
+for f in "$S"/slurmd-*.pid "$S"/slurmctld.pid; do kill "$(cat "$f")" 2>/dev/null; done
+echo "# $failed failed"
+[ "$failed" -eq 0 ]
