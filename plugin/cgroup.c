@@ -60,6 +60,25 @@ static int cg_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+static int cg_read_all(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), CGROOT "%s/%s", dir, file) >= sizeof(path))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 static int has_word(const char *list, const char *word)
 {
 	size_t len = strlen(word);
@@ -122,29 +141,80 @@ static uint64_t inherited_memory(const char *task_path)
 	return low;
 }
 
-int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err *err)
+static uint64_t read_key(const char *dir, const char *file, const char *key)
 {
-	char path[PATH_MAX], buf[PATH_MAX + 8], num[64];
-	struct statfs sf;
-	uint64_t memory = l->memory;
+	char buf[2048];
+	size_t klen = key ? strlen(key) : 0;
+
+	if (cg_read_all(dir, file, buf, sizeof(buf)) < 0)
+		return 0;
+	if (!key)
+		return strtoull(buf, NULL, 10);
+	for (char *p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ')
+			return strtoull(p + klen + 1, NULL, 10);
+	return 0;
+}
+
+void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how)
+{
+	uint64_t peak = read_key(task_path, "memory.peak", NULL);
+	uint64_t max = read_key(task_path, "memory.max", NULL);
+	uint64_t ooms = read_key(task_path, "memory.events", "oom_kill");
+	uint64_t usage = read_key(task_path, "cpu.stat", "usage_usec");
+	uint64_t throttled = read_key(task_path, "cpu.stat", "throttled_usec");
+	uint64_t pids = read_key(task_path, "pids.peak", NULL);
+	char line[512];
+
+	if (how && strcmp(how, "json") == 0)
+		snprintf(line, sizeof(line), "{\"sandbox_report\":{\"task\":%d,\"memory_peak\":%" PRIu64
+			 ",\"memory_max\":%" PRIu64 ",\"oom_kills\":%" PRIu64 ",\"cpu_usec\":%" PRIu64
+			 ",\"cpu_throttled_usec\":%" PRIu64 ",\"pids_peak\":%" PRIu64 "}}",
+			 task, peak, max, ooms, usage, throttled, pids);
+	else
+		snprintf(line, sizeof(line), "sandbox: report: task %d: memory peak %.1f MiB (max %.1f MiB), "
+			 "oom kills %" PRIu64 ", cpu %.2f s (throttled %.2f s), pids peak %" PRIu64,
+			 task, (double)peak / 1048576.0, (double)max / 1048576.0, ooms,
+			 (double)usage / 1e6, (double)throttled / 1e6, pids);
+	/* Always in slurmd's log; on the job's stderr when asked for, or when
+	 * the task met the OOM killer. */
+	slurm_info("%s", line);
+	if (how ? strcmp(how, "none") != 0 : ooms > 0)
+		slurm_spank_log("%s", line);
+}
+
+int sbx_slurm_cgroup_path(pid_t pid, char *path, size_t len)
+{
+	char buf[PATH_MAX + 8];
 	int fd;
 	ssize_t n;
 
-	if (statfs(CGROOT, &sf) < 0 || sf.f_type != CGROUP2_MAGIC)
-		return 1;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(buf, sizeof(buf), "/proc/%d/cgroup", (int)pid);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return sbx_err_sys(err, NULL, "cgroup of task %d", (int)pid);
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 3 || strncmp(buf, "0::/", 4) != 0)
-		return sbx_err_set(err, 0, NULL, "cgroup of task %d: not a cgroup v2 path", (int)pid);
+		return -1;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (strlen(buf + 3) >= sizeof(path))
-		return sbx_err_set(err, ENAMETOOLONG, NULL, "cgroup of task %d", (int)pid);
+	if (strlen(buf + 3) >= len)
+		return -1;
 	memcpy(path, buf + 3, strlen(buf + 3) + 1);
+	return 0;
+}
+
+int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err *err)
+{
+	char path[PATH_MAX], num[64];
+	struct statfs sf;
+	uint64_t memory = l->memory;
+
+	if (statfs(CGROOT, &sf) < 0 || sf.f_type != CGROUP2_MAGIC)
+		return 1;
+	if (sbx_slurm_cgroup_path(pid, path, sizeof(path)) < 0)
+		return sbx_err_sys(err, NULL, "cgroup of task %d", (int)pid);
 
 	if (!memory)
 		memory = inherited_memory(path);

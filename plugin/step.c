@@ -122,6 +122,9 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	sbx_plugin.req.memory = sbx_plugin.req.pids = 0;
 	sbx_plugin.req.cpus = 0;
 	sbx_plugin.req.cgroup_view = 1;
+	if (spank_getenv(sp, "SANDBOX_REPORT", sbx_plugin.report, sizeof(sbx_plugin.report)) !=
+	    ESPANK_SUCCESS)
+		sbx_plugin.report[0] = '\0';
 	rc = 0;
 out:
 	free(dir);
@@ -286,6 +289,14 @@ void sbx_step_task_post_fork(spank_t sp)
 		return;
 	spank_get_item(sp, S_TASK_ID, &task);
 	rc = sbx_slurm_cgroup_apply(pid, l, &err);
+	if (rc == 0 && task >= 0 && (uint32_t)task < sbx_plugin.local_tasks) {
+		char path[PATH_MAX];
+
+		if (!sbx_plugin.task_cgroups)
+			sbx_plugin.task_cgroups = calloc(sbx_plugin.local_tasks, sizeof(char *));
+		if (sbx_plugin.task_cgroups && sbx_slurm_cgroup_path(pid, path, sizeof(path)) == 0)
+			sbx_plugin.task_cgroups[task] = strdup(path);
+	}
 	if (rc == 1 && wanted) {
 		sbx_err_set(&err, 0, "a cgroup v2 node with Slurm's cgroup/v2 plugin is needed",
 			    "cgroup limits: this node has no cgroup v2");
@@ -304,9 +315,18 @@ void sbx_step_task_exit(spank_t sp)
 {
 	struct sbx_step_shared *sh = sbx_plugin.shared;
 
-	(void)sp;
+	int task = -1;
+
 	if (!sh)
 		return;
+	if (spank_get_item(sp, S_TASK_ID, &task) == ESPANK_SUCCESS && task >= 0 &&
+	    sbx_plugin.task_cgroups && (uint32_t)task < sbx_plugin.local_tasks &&
+	    sbx_plugin.task_cgroups[task]) {
+		sbx_slurm_cgroup_report(sbx_plugin.task_cgroups[task], task,
+					sbx_plugin.report[0] ? sbx_plugin.report : NULL);
+		free(sbx_plugin.task_cgroups[task]);
+		sbx_plugin.task_cgroups[task] = NULL;
+	}
 	if (__atomic_add_fetch(&sh->exited, 1, __ATOMIC_SEQ_CST) >= sbx_plugin.local_tasks)
 		stop_helper(sh);
 }
@@ -314,6 +334,12 @@ void sbx_step_task_exit(spank_t sp)
 /* slurmstepd's last word: whatever happened to the tasks, end the sandbox. */
 void sbx_step_exit(void)
 {
+	if (sbx_plugin.task_cgroups) {
+		for (uint32_t i = 0; i < sbx_plugin.local_tasks; i++)
+			free(sbx_plugin.task_cgroups[i]);
+		free(sbx_plugin.task_cgroups);
+		sbx_plugin.task_cgroups = NULL;
+	}
 	if (sbx_plugin.shared) {
 		stop_helper(sbx_plugin.shared);
 		munmap(sbx_plugin.shared, sizeof(*sbx_plugin.shared));

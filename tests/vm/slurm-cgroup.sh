@@ -74,6 +74,12 @@ else fail "--sandbox-memory and --sandbox-pids lower the limits inside" "$out"; 
 out=$(as_user timeout 120 srun -n1 --mem=50M --sandbox-image="$img" dd if=/dev/zero of=/dev/null bs=120M count=1 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && grep -qi "out of memory\|oom" <<<"$out"; then pass "a task past the limit is OOM-killed inside the sandbox and srun says so"
 else fail "a task past the limit is OOM-killed and srun says so" "exit $rc" "$out"; fi
+if grep -q "sandbox: report: task 0: memory peak .* oom kills 1" <<<"$out"; then pass "the sandbox's report reaches the job's stderr after an OOM kill"
+else fail "the sandbox's report reaches the job's stderr after an OOM kill" "$out"; fi
+
+out=$(as_user env SANDBOX_REPORT=json timeout 120 srun -n1 --mem=100M --sandbox-pids=64 --sandbox-image="$img" true 2>&1)
+if grep -q '"sandbox_report":{"task":0,"memory_peak":[0-9]*,"memory_max":104857600,' <<<"$out"; then pass "SANDBOX_REPORT=json gives the report as JSON"
+else fail "SANDBOX_REPORT=json gives the report as JSON" "$out"; fi
 
 as_user srun -n1 --mem=60M --sandbox-image="$img" sleep 300 >/dev/null 2>&1 &
 for _ in $(seq 1 60); do [ -n "$(squeue -h -t R)" ] && break; sleep 0.5; done
