@@ -259,3 +259,31 @@ assert_refused() {
 	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
 	no_drained_node
 }
+
+@test "--sandbox-memory on a node without cgroup v2 runs the step with one warning line" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && skip "cgroup v2 node: the VM lane covers the limits"
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-memory=64M cat /marker
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = in-the-image ]
+	[ "$(grep -c 'sandbox: warning: cgroup limits: this node has no cgroup v2' <<<"$stderr")" -eq 1 ]
+}
+
+@test "--sandbox-memory on a node without cgroup v2 fails the step with when_unavailable = error" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && skip "cgroup v2 node: the VM lane covers the limits"
+	conf=$SBX_CLUSTER/etc/sandbox.conf
+	cp "$conf" "$conf.orig"
+	printf '[cgroups]\nwhen_unavailable = error\n' >>"$conf"
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-memory=64M cat /marker
+	mv "$conf.orig" "$conf"
+	assert_refused "cgroup limits: this node has no cgroup v2"
+	[ "$(grep -c 'sandbox: cgroup limits' <<<"$stderr")" -eq 1 ]
+}
+
+@test "--sandbox-memory above the site's max_memory is refused by srun" {
+	conf=$SBX_CLUSTER/etc/sandbox.conf
+	cp "$conf" "$conf.orig"
+	printf '[cgroups]\nmax_memory = 1G\n' >>"$conf"
+	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-memory=2G true
+	mv "$conf.orig" "$conf"
+	assert_refused "cgroups.max_memory"
+}
