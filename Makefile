@@ -34,7 +34,8 @@ LDLIBS_ALL := -linih -lseccomp -lcap
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRC    := $(wildcard lib/*.c)
-SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/caps.c lib/config.c lib/error.c
+SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/relay.c lib/cgroupfs.c lib/caps.c \
+              lib/config.c lib/error.c
 HELPER_SRC := $(filter-out helper/shim.c helper/shim-main.c,$(wildcard helper/*.c))
 CLI_SRC    := $(wildcard cli/*.c)
 PLUGIN_SRC := $(wildcard plugin/*.c)

@@ -13,6 +13,7 @@
 #include "launch.h"
 #include "plan.h"
 #include "policy.h"
+#include "relay.h"
 #include "request.h"
 
 #define EXIT_SETUP 125
@@ -61,24 +62,8 @@ static void run_task(const struct sbx_launch_opts *opts, const struct sbx_sandbo
 
 static int wait_task(pid_t task)
 {
-	sigset_t set;
-	siginfo_t si;
-	int status;
+	int status = sbx_wait_relaying(task);
 
-	sigfillset(&set);
-	for (;;) {
-		if (sigwaitinfo(&set, &si) < 0)
-			continue;
-		if (si.si_signo == SIGCHLD) {
-			if (waitpid(task, &status, WNOHANG) == task)
-				break;
-			continue;
-		}
-		/* Relay what another process sent; a terminal's signals
-		 * already reach the whole foreground process group. */
-		if (si.si_code <= 0)
-			kill(task, si.si_signo);
-	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);

@@ -15,7 +15,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cgroupfs.h"
 #include "launch.h"
+#include "relay.h"
 
 /* sandbox-exec, the shim: exec'd as the task (by slurmstepd or sandbox-run)
  * with the real argv[0] and the sandbox to join in its environment. It
@@ -179,40 +181,22 @@ static void child(char **argv, char **env, const struct shim_config *c,
 
 static int relay(pid_t pid)
 {
+	int status = sbx_wait_relaying(pid);
+	struct rlimit no_core = { 0, 0 };
 	sigset_t set;
-	siginfo_t si;
-	int status;
+	int sig;
 
-	sigfillset(&set);
-	for (;;) {
-		if (sigwaitinfo(&set, &si) < 0)
-			continue;
-		if (si.si_signo == SIGCHLD) {
-			pid_t r = waitpid(pid, &status, WNOHANG);
-
-			if (r == pid)
-				break;
-			continue;
-		}
-		/* A terminal's signal already reached the command's process
-		 * group; relay only what a process sent (kill, scancel). */
-		if (si.si_code <= 0)
-			kill(pid, si.si_signo);
-	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	/* Die the same way, so Slurm and shells report the signal; no core. */
-	{
-		struct rlimit no_core = { 0, 0 };
-		int sig = WTERMSIG(status);
-
-		setrlimit(RLIMIT_CORE, &no_core);
-		signal(sig, SIG_DFL);
-		sigdelset(&set, sig);
-		sigprocmask(SIG_SETMASK, &set, NULL);
-		raise(sig);
-		return 128 + sig;
-	}
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigfillset(&set);
+	sigdelset(&set, sig);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	raise(sig);
+	return 128 + sig;
 }
 
 int sbx_shim_main(int argc, char **argv)
@@ -236,17 +220,9 @@ int sbx_shim_main(int argc, char **argv)
 	/* Into the sandbox's cgroup (standalone sandboxes), from the host's
 	 * view of /sys/fs/cgroup, before joining anything: the command is
 	 * forked from here and starts there. */
-	if ((v = getenv(SBX_ENV_CGROUP)) && *v) {
-		char path[1100];
-		int fd;
-
-		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", v);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1) {
-			fprintf(stderr, "sandbox: exec: enter cgroup %s: %s\n", v, strerror(errno));
-			return 125;
-		}
-		close(fd);
+	if ((v = getenv(SBX_ENV_CGROUP)) && *v && sbx_cgfs_write(v, "cgroup.procs", "0") < 0) {
+		fprintf(stderr, "sandbox: exec: enter cgroup %s: %s\n", v, strerror(errno));
+		return 125;
 	}
 	/* Ours, not the command's. */
 	argv0 = strdup(argv0);

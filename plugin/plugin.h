@@ -71,8 +71,6 @@ void sbx_step_exit(void);                                  /* exit */
 /* cgroup.c: as root, put the limits into the task's own cgroup. Returns 1
  * when the node has no cgroup v2 (nothing done). */
 int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err *err);
-/* The task's cgroup v2 path (below /sys/fs/cgroup). */
-int sbx_slurm_cgroup_path(pid_t pid, char *path, size_t len);
 /* What a task used, from its cgroup: slurmd's log, and the job's stderr
  * when how ("text", "json" from SANDBOX_REPORT) asks or the OOM killer came. */
 void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how);

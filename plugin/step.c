@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cgroupfs.h"
 #include "plan.h"
 #include "policy.h"
 
@@ -294,7 +295,7 @@ void sbx_step_task_post_fork(spank_t sp)
 
 		if (!sbx_plugin.task_cgroups)
 			sbx_plugin.task_cgroups = calloc(sbx_plugin.local_tasks, sizeof(char *));
-		if (sbx_plugin.task_cgroups && sbx_slurm_cgroup_path(pid, path, sizeof(path)) == 0)
+		if (sbx_plugin.task_cgroups && sbx_cgfs_of(pid, path, sizeof(path)) == 0)
 			sbx_plugin.task_cgroups[task] = strdup(path);
 	}
 	if (rc == 1 && wanted) {

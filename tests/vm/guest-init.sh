@@ -6,7 +6,7 @@
 #
 # The job sees: cgroup2 alone on /sys/fs/cgroup with cpuset cpu io memory pids
 # enabled in the root's subtree_control; lo and a dummy interface d0 with
-# 192.0.2.1/24; hostname sbx-vm (in /etc/hosts); fresh tmpfs on /tmp and /run.
+# 192.0.2.1/24; hostname sbx-vm (in /etc/hosts); fresh tmpfs on /run; /tmp is the host's, writable through the overlay.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH HOME=/root LANG=C.UTF-8 TERM=dumb
 exec </dev/null
@@ -43,7 +43,8 @@ mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup ||
 echo "+cpuset +cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
 	boot_failed "enable controllers in /sys/fs/cgroup/cgroup.subtree_control"
 
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || boot_failed "mount tmpfs /tmp"
+# /tmp stays the host's (read through 9p, written to the overlay): CI and
+# developers may keep the repository there.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || boot_failed "mount tmpfs /run"
 mkdir -p /dev/pts /dev/shm /run/lock
 mount -t devpts -o ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
@@ -71,7 +72,7 @@ job_cwd=/
 
 printf 'SBX-VM-SCRIPT-START %s\n' "$nonce"
 (
-	# A cwd below /tmp or /run is a fresh tmpfs here; start in / then.
+	# A cwd below /run is a fresh tmpfs here; start in / then.
 	cd "$job_cwd" 2>/dev/null || cd /
 	exec "${job_argv[@]}"
 )

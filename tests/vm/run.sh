@@ -5,7 +5,7 @@
 #   tests/vm/run.sh [--timeout SEC] SCRIPT [ARGS...]
 #
 # SCRIPT runs as root in the guest, at its host path, in the current directory
-# (or / if that is below /tmp or /run, which are fresh tmpfs in the guest).
+# (or / if that is below /run, a fresh tmpfs in the guest).
 # The guest's console (SCRIPT's stdout and stderr, kernel messages) streams to
 # stdout; a summary line goes to stderr.
 #
@@ -45,8 +45,8 @@ script=$(realpath -e "$1" 2>/dev/null) || lane_failed "$1: no such file"
 shift
 [ -f "$script" ] && [ -x "$script" ] || lane_failed "$script: not an executable file"
 case $script in
-/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
-	lane_failed "$script: hidden in the guest (fresh /tmp, /run, /proc, /sys, /dev); put it elsewhere" ;;
+/run/* | /proc/* | /sys/* | /dev/*)
+	lane_failed "$script: hidden in the guest (fresh /run, /proc, /sys, /dev); put it elsewhere" ;;
 esac
 case $here in
 *[[:space:]]*) lane_failed "$here: the kernel command line cannot carry a path with spaces" ;;
