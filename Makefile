@@ -56,7 +56,15 @@ PROBE      := $(BUILD)/tests/sbx-probe
 
 all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h helper/*.h cli/*.h plugin/*.h)
+# The install paths are compiled in: a build made for another PREFIX is
+# rebuilt, not installed as it is.
+CONFIG_STAMP := $(BUILD)/.paths-$(shell printf '%s|%s|%s' '$(PREFIX)' '$(SYSCONFDIR)' '$(LIBEXECDIR)' | md5sum | cut -c1-12)
+$(CONFIG_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.paths-*
+	@touch $@
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h helper/*.h cli/*.h plugin/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -69,7 +77,7 @@ $(HELPER): $(HELPER_OBJ) $(LIBSANDBOX)
 
 # The shim runs inside images that may have no libc at all: static, and
 # without sanitizers (ASan cannot link statically).
-$(SHIM): $(SHIM_SRC) $(wildcard lib/*.h helper/*.h)
+$(SHIM): $(SHIM_SRC) $(wildcard lib/*.h helper/*.h) $(CONFIG_STAMP)
 	$(CC) $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(DEFS) $(CFLAGS) -Ilib -static \
 		-o $@ $(SHIM_SRC) -lcap
 
@@ -92,6 +100,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSANDBOX)
 unit: $(UNIT_BIN)
 
 check: all unit $(PROBE)
+	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
 # The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)

@@ -2,7 +2,7 @@
 # Install everything slurm-sandbox needs to build and test on Debian 12.
 # Usage (as root): tests/install-deps.sh [--vm]   (--vm: also the VM lane's qemu)
 set -eu
-build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libinih-dev libslurm-dev"
+build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev"
 test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \
       util-linux netcat-openbsd python3"
 bench="bubblewrap hyperfine"

@@ -1,0 +1,26 @@
+#!/bin/sh
+# make install, as an admin runs it, into a scratch DESTDIR with its own
+# build: the files land where README says, the compiled-in paths follow
+# PREFIX, and nothing installed is setuid, setgid or has file capabilities.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+prefix=/opt/sbx-install-check
+fail() { echo "install-check: $*" >&2; exit 1; }
+
+make -s -C "$repo" BUILD="$tmp/build" PREFIX="$prefix" DESTDIR="$tmp/dest" install >/dev/null
+root=$tmp/dest$prefix
+for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec etc/slurm/sandbox.conf \
+	lib/slurm/spank_sandbox.so share/doc/slurm-sandbox/README.md; do
+	[ -f "$root/$f" ] || fail "$prefix/$f is missing"
+done
+grep -q "$prefix/etc/slurm/sandbox.conf" "$root/bin/sandbox-run" ||
+	fail "sandbox-run does not default to $prefix/etc/slurm/sandbox.conf"
+grep -q "$prefix/libexec/sandbox-helper" "$root/bin/sandbox-run" ||
+	fail "sandbox-run does not look for $prefix/libexec/sandbox-helper"
+[ -z "$(find "$tmp/dest" -perm /6000)" ] || fail "setuid/setgid files: $(find "$tmp/dest" -perm /6000)"
+if command -v getcap >/dev/null; then
+	[ -z "$(getcap -r "$tmp/dest" 2>/dev/null)" ] || fail "file capabilities: $(getcap -r "$tmp/dest")"
+fi
+echo "install-check: ok ($(find "$tmp/dest" -type f | wc -l) files under $prefix, none setuid or with capabilities)"
