@@ -10,8 +10,15 @@ setup_file() {
 	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
 	export SBX_USER=${SBX_TEST_USER:-sbxtest}
 	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
-	# The job gets a private /tmp: everything the job reads lives elsewhere.
+	# The job gets a private /tmp: everything the job reads lives elsewhere,
+	# the build included (a clone may well sit below /tmp).
 	export SBX_CLUSTER=/var/tmp/sbx-cluster-jc-$$
+	export JC_BUILD=/var/tmp/sbx-build-jc-$$
+	mkdir -p "$JC_BUILD/tests"
+	cp "$BUILD/spank_sandbox.so" "$BUILD/sandbox-helper" "$BUILD/sandbox-exec" "$JC_BUILD/"
+	cp "$BUILD/tests/sbx-probe" "$JC_BUILD/tests/"
+	chmod -R a+rX "$JC_BUILD"
+	export BUILD=$JC_BUILD
 	SBX_JOBCONTAINER=1 "$REPO/tests/slurm/local-cluster.sh" start >/dev/null
 	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
 	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /var/tmp/sbx-slurm-jc.XXXXXX)
@@ -22,6 +29,7 @@ setup_file() {
 teardown_file() {
 	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	[ -n "${JC_BUILD:-}" ] && rm -rf "$JC_BUILD"
 	return 0
 }
 
