@@ -81,6 +81,20 @@ require_host_answer_not_eperm() {
 	assert_output "tiocsti: EPERM high-bits: EPERM"
 }
 
+# The attack itself: the command's stdin is the caller's controlling terminal
+# (script(1) gives sandbox-run one), where an unfiltered TIOCSTI succeeds.
+@test "TIOCSTI on the caller's terminal fails with EPERM" {
+	command -v script >/dev/null || skip "script(1) is needed to give sandbox-run a terminal"
+	host=$(script -qec "$SBX_PROBE tiocsti" /dev/null </dev/null | tr -d '\r')
+	[[ "$host" == *"tiocsti: ok high-bits: ok"* ]] ||
+		skip "TIOCSTI does not work on this host's terminals ($host)"
+
+	run script -qec "$(printf '%q ' "$BUILD/sandbox-run" --config "$SBX_CONFIG" \
+		--image "$IMG" -- sbx-probe tiocsti)" /dev/null </dev/null
+	output=$(tr -d '\r' <<<"$output")
+	assert_output_contains "tiocsti: EPERM high-bits: EPERM"
+}
+
 @test "bpf fails with EPERM" {
 	require_host_answer_not_eperm bpf
 	run_sbx --image "$IMG" -- sbx-probe bpf

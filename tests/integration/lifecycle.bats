@@ -12,29 +12,20 @@ teardown() {
 	stop_background
 	# End (by pid) any sleeper a failing test left behind.
 	local pids
-	pids=$(pgrep -u "$(id -u)" -f "sleep-fork $SLEEP_FORK|sleep $SLEEP_SH|sleep $SLEEP_KILLED" || true)
+	pids=$(pgrep -u "$(id -u)" -f "(^|/)(sbx-probe sleep-fork $SLEEP_FORK|sleep $SLEEP_SH|sleep $SLEEP_KILLED)\$" || true)
 	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
 }
 
-# wait_exit PID: wait up to 20 s for a background sandbox-run; sets status.
-wait_exit() {
-	if ! wait_for_quietly 200 kill -0 "$1"; then
-		kill -KILL "$1" 2>/dev/null || true
-		echo "sandbox-run (pid $1) did not exit within 20 s" >&2
-		return 1
-	fi
-	status=0
-	wait "$1" || status=$?
-}
-
-# wait_for_quietly TRIES CMD...: until CMD fails (the process is gone).
-wait_for_quietly() {
-	local i n=$1
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" 2>/dev/null || return 0
+# wait_gone PATTERN: wait up to 10 s until no process of ours has the exact
+# command line PATTERN (an anchored pgrep -f regex).
+wait_gone() {
+	local i
+	for i in $(seq 100); do
+		pgrep -u "$(id -u)" -f "$1" >/dev/null || return 0
 		sleep 0.1
 	done
+	echo "still running after 10 s:" >&2
+	pgrep -a -u "$(id -u)" -f "$1" >&2
 	return 1
 }
 
@@ -49,12 +40,13 @@ wait_for_quietly() {
 }
 
 @test "a command that is not found exits 127" {
-	run_sbx --image "$IMG" -- no-such-command
+	# run -127: bats otherwise warns that 127 means "command not found"
+	run -127 --separate-stderr sbx --image "$IMG" -- no-such-command
 	assert_status 127
 }
 
 @test "a command given by a path that does not exist exits 127" {
-	run_sbx --image "$IMG" -- /no/such/command
+	run -127 --separate-stderr sbx --image "$IMG" -- /no/such/command
 	assert_status 127
 }
 
@@ -75,16 +67,12 @@ wait_for_quietly() {
 
 @test "SIGTERM sent to sandbox-run reaches the command" {
 	mkdir "$BATS_TEST_TMPDIR/out"
-	# sandbox-run itself in the background, not the sbx function: $! must
-	# be sandbox-run's pid, not a subshell's.
-	"$BUILD/sandbox-run" --config "$SBX_CONFIG" --image "$IMG" --mount "$BATS_TEST_TMPDIR/out:/out:rw" -- \
-		sh -c 'trap "echo got TERM > /out/marker; exit 42" TERM; touch /out/ready; while :; do sleep 1; done' \
-		</dev/null >/dev/null 2>&1 3>&- &
-	pid=$!
+	start_sbx --image "$IMG" --mount "$BATS_TEST_TMPDIR/out:/out:rw" -- \
+		sh -c 'trap "echo got TERM > /out/marker; exit 42" TERM; touch /out/ready; while :; do sleep 1; done'
 	wait_for test -e "$BATS_TEST_TMPDIR/out/ready"
 
-	kill -TERM "$pid"
-	wait_exit "$pid"
+	kill -TERM "$SBX_PID"
+	wait_exit "$SBX_JOB"
 
 	assert_status 42
 	assert_equal "got TERM" "$(cat "$BATS_TEST_TMPDIR/out/marker")" "the marker"
@@ -93,30 +81,25 @@ wait_for_quietly() {
 @test "a background process that left the session ends with the command" {
 	run_sbx --image "$IMG" -- sbx-probe sleep-fork "$SLEEP_FORK"
 	assert_success
-	run pgrep -u "$(id -u)" -f "sleep-fork $SLEEP_FORK"
+	run pgrep -u "$(id -u)" -f "(^|/)sbx-probe sleep-fork $SLEEP_FORK\$"
 	assert_status 1
 }
 
 @test "a shell's background job ends with the command" {
 	run_sbx --image "$IMG" -- sh -c "sleep $SLEEP_SH >/dev/null 2>&1 & exit 0"
 	assert_success
-	run pgrep -u "$(id -u)" -f "sleep $SLEEP_SH"
+	run pgrep -u "$(id -u)" -f "(^|/)sleep $SLEEP_SH\$"
 	assert_status 1
 }
 
 @test "killing sandbox-run with SIGKILL ends everything in the sandbox" {
-	"$BUILD/sandbox-run" --config "$SBX_CONFIG" --image "$IMG" -- sleep "$SLEEP_KILLED" </dev/null >/dev/null 2>&1 3>&- &
-	pid=$!
-	wait_for pgrep -u "$(id -u)" -f "sleep $SLEEP_KILLED"
+	start_sbx --image "$IMG" -- sleep "$SLEEP_KILLED"
+	wait_for pgrep -u "$(id -u)" -f "(^|/)sleep $SLEEP_KILLED\$"
 
-	kill -KILL "$pid"
-	wait "$pid" || true
+	kill -KILL "$SBX_PID"
+	wait "$SBX_JOB" || true
 
-	wait_for_quietly 100 pgrep -u "$(id -u)" -f "sleep $SLEEP_KILLED" || {
-		echo "still running after 10 s:" >&2
-		pgrep -a -u "$(id -u)" -f "sleep $SLEEP_KILLED" >&2
-		false
-	}
+	wait_gone "(^|/)sleep $SLEEP_KILLED\$"
 	run sandbox_processes
 	assert_output ""
 }

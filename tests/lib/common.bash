@@ -25,6 +25,10 @@ SBX_CONFIG=$BATS_FILE_TMPDIR/sandbox.conf
 # pids of host processes a test started in the background; teardown ends them.
 SBX_BG_PIDS=()
 
+# sandbox-run, the helper, the sandbox's init and the exec shim inherit this
+# from sbx, which tells this test's sandbox processes from anyone else's.
+SBX_TEST_TAG=sbx-test:${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
+
 is_root() {
 	[ "$(id -u)" -eq 0 ]
 }
@@ -144,14 +148,14 @@ sbx() {
 			case $a in
 			--) break ;;
 			--config | --config=*)
-				"$BUILD/sandbox-run" "$@"
+				SBX_TEST_TAG=$SBX_TEST_TAG "$BUILD/sandbox-run" "$@"
 				return
 				;;
 			esac
 		done
 		set -- --config "$SBX_CONFIG" "$@"
 	fi
-	"$BUILD/sandbox-run" "$@"
+	SBX_TEST_TAG=$SBX_TEST_TAG "$BUILD/sandbox-run" "$@"
 }
 
 run_sbx() {
@@ -209,12 +213,54 @@ while True:
 
 # ---------------------------------------------------------------- host state
 
-# Sandbox processes of this user still alive on the host (pid and name).
+# This test's sandbox processes alive on the host (pid and name): those that
+# carry this test's SBX_TEST_TAG in their environment, so sandboxes that
+# others run as the same user at the same time do not count.
 # Zombies are left out: they are dead, and whether they are reaped at once
 # depends on the machine's init, not on us.
 sandbox_processes() {
-	ps -u "$(id -u)" -o pid=,stat=,comm= |
-		awk '$2 !~ /^Z/ && $3 ~ /^(sandbox-run|sandbox-helper|sandbox-init|sandbox-exec)$/ { print $1, $3 }'
+	local p stat
+	for p in /proc/[0-9]*; do
+		[ -O "$p" ] || continue
+		stat=$(cat "$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		[ "${stat%% *}" != Z ] || continue
+		tr '\0' '\n' <"$p/environ" 2>/dev/null |
+			grep -qxF "SBX_TEST_TAG=$SBX_TEST_TAG" || continue
+		echo "${p#/proc/} $(cat "$p/comm" 2>/dev/null)"
+	done
+}
+
+# start_sbx ARGS...: sbx ARGS... in the background. Sets SBX_JOB (the job,
+# for wait_exit) and SBX_PID (the sandbox-run process, for signals).
+start_sbx() {
+	sbx "$@" </dev/null >/dev/null 2>&1 3>&- &
+	SBX_JOB=$!
+	SBX_PID=
+	local i
+	for i in $(seq 100); do
+		SBX_PID=$(sandbox_processes | awk '$2 == "sandbox-run" { print $1; exit }')
+		[ -z "$SBX_PID" ] || return 0
+		sleep 0.1
+	done
+	echo "sandbox-run did not start" >&2
+	return 1
+}
+
+# wait_exit JOB: wait up to 20 s for a background job to end; sets status.
+wait_exit() {
+	local i
+	for i in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null || true
+		echo "the job (pid $1) did not end within 20 s" >&2
+		return 1
+	fi
+	status=0
+	wait "$1" || status=$?
 }
 
 # What a run of sandbox-run must leave as it found it: the host's mount table,
