@@ -115,8 +115,12 @@ check-vm: all $(PROBE)
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
+# The same suite on an ASan+UBSan build. Not the Slurm suites: slurmctld and
+# srun cannot load a plugin built with ASan (its runtime must come first);
+# the plugin's library code runs under ASan through sandbox-run. The LD_PRELOAD
+# test would otherwise trip ASan's own check of the library order.
 check-asan:
-	$(MAKE) SANITIZE=1 check
+	SBX_SLURM_TESTS=0 ASAN_OPTIONS=verify_asan_link_order=0 $(MAKE) SANITIZE=1 check
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/slurm $(DESTDIR)$(DOCDIR)
