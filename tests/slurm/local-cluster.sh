@@ -145,8 +145,12 @@ stop() {
 		kill -9 "$pid" 2>/dev/null || true
 		rm -f "$f"
 	done
-	# Steps of this cluster that outlived their slurmd.
-	pkill -f "slurmstepd.*$P" 2>/dev/null || true
+	# Steps of this cluster that outlived their slurmd: their command line is
+	# just "slurmstepd: [J.S]", so find them by the SLURM_CONF they carry.
+	for pid in $(pgrep -x slurmstepd; pgrep -f '^slurmstepd: '); do
+		tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" &&
+			kill -9 "$pid" 2>/dev/null
+	done
 	rm -rf "$(jc_base)"
 	return 0
 }
