@@ -31,6 +31,9 @@ DEFS     := -D_GNU_SOURCE \
             -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
 ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(SANFLAGS) $(CFLAGS) -Ilib
 LDLIBS_ALL := -linih -lseccomp -lcap
+# Image import (archives, OCI JSON, digests): the helper and sandbox-run only,
+# never loaded into slurmstepd/srun with the plugin.
+LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRC    := $(wildcard lib/*.c)
@@ -73,7 +76,7 @@ $(LIBSANDBOX): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(HELPER): $(HELPER_OBJ) $(LIBSANDBOX)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
 
 # The shim runs inside images that may have no libc at all: static, and
 # without sanitizers (ASan cannot link statically).
@@ -82,7 +85,7 @@ $(SHIM): $(SHIM_SRC) $(wildcard lib/*.h helper/*.h) $(CONFIG_STAMP)
 		-o $@ $(SHIM_SRC) -lcap
 
 $(SANDBOX_RUN): $(CLI_OBJ) $(LIBSANDBOX)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
 
 # The plugin resolves Slurm's symbols from slurmstepd/srun at load time.
 $(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBSANDBOX)
@@ -95,7 +98,7 @@ $(PROBE): tests/lib/sbx-probe.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSANDBOX)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBSANDBOX) $(LDLIBS_ALL) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBSANDBOX) $(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
 
 unit: $(UNIT_BIN)
 

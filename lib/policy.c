@@ -30,6 +30,7 @@ enum key_type {
 	KEY_BOOL, KEY_SIZE, KEY_NET, KEY_SYS, KEY_SHARE, KEY_HOSTNAME,
 	KEY_DIRS, KEY_ENV_NAMES, KEY_CAPS, KEY_SYSCALLS,
 	KEY_OPT_SIZE, KEY_SWAP, KEY_CPUS, KEY_COUNT, KEY_UNAVAILABLE, KEY_CGROUP_PATH,
+	KEY_HOSTS, KEY_PATH,
 };
 
 struct key {
@@ -44,6 +45,14 @@ struct key {
 
 static const struct key keys[] = {
 	KEY("images", "allowed", KEY_DIRS, image_paths),
+	KEY("images", "registries", KEY_HOSTS, registries),
+	KEY("images", "insecure_registries", KEY_HOSTS, insecure_registries),
+	KEY("images", "cache_dir", KEY_PATH, cache_dir),
+	KEY("images", "cache_max_size", KEY_SIZE, cache_max_size),
+	KEY("images", "cache_wait", KEY_COUNT, cache_wait),
+	KEY("images", "max_unpacked_size", KEY_SIZE, max_unpacked_size),
+	KEY("images", "entrypoint", KEY_BOOL, entrypoint),
+	KEY("images", "kernel_squashfs", KEY_DIRS, kernel_squashfs),
 	KEY("mounts", "allowed_sources", KEY_DIRS, mount_sources),
 	KEY("mounts", "mount_home", KEY_BOOL, mount_home),
 	KEY("mounts", "allow_mount_home", KEY_BOOL, allow_mount_home),
@@ -335,6 +344,20 @@ static char *syscall_item(struct load_ctx *ctx, const struct key *key,
 	return copy;
 }
 
+/* A registry host[:port], or a glob over them ("*", "*.example.org"). */
+static char *host_item(struct load_ctx *ctx, const struct key *key,
+		       const char *item)
+{
+	char *copy = NULL;
+
+	if (strspn(item, ALNUM ".-:*?[]") != strlen(item))
+		fail(ctx, "use host names or host:port, globs allowed (registry.example.org, *.example.org)",
+		     "bad registry '%s' in %s.%s", item, key->section, key->name);
+	else if (!(copy = strdup(item)))
+		fail_nomem(ctx);
+	return copy;
+}
+
 /* The stored form of one list item (malloc'd), or NULL once the error is
  * recorded. */
 static char *list_item(struct load_ctx *ctx, const struct key *key,
@@ -347,6 +370,8 @@ static char *list_item(struct load_ctx *ctx, const struct key *key,
 		return env_item(ctx, key, item);
 	case KEY_CAPS:
 		return cap_item(ctx, key, item);
+	case KEY_HOSTS:
+		return host_item(ctx, key, item);
 	default:
 		return syscall_item(ctx, key, item);
 	}
@@ -498,6 +523,17 @@ static int set_key(struct load_ctx *ctx, size_t k, const char *value)
 		free(*(char **)field);
 		*(char **)field = copy;
 		return 1;
+	case KEY_PATH:
+		if (*value && value[0] != '/')
+			return fail(ctx, "use an absolute directory, or nothing for the default",
+				    "relative path '%s' in %s.%s", value, key->section, key->name);
+		if (*value && normalise_path(value, &copy) < 0)
+			return errno == EINVAL ?
+				fail(ctx, "write the path without '..'", "path '%s' in %s.%s has a '..' component",
+				     value, key->section, key->name) : fail_nomem(ctx);
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 1;
 	case KEY_HOSTNAME:
 		if (*value && !valid_hostname(value))
 			return fail(ctx, "use 1-64 letters, digits, '.' or '-', not starting with '-'",
@@ -566,10 +602,14 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.env_clean = 1,
 		.allow_user_env = 1,
 		.seccomp = 1,
+		.cache_max_size = 20 * GIB,
+		.cache_wait = 600,
+		.max_unpacked_size = 64 * GIB,
 	};
 	int rc = -1;
 
 	if (sbx_strv_push(&def.image_paths, "/") < 0 ||
+	    sbx_strv_push(&def.registries, "*") < 0 ||
 	    sbx_strv_push(&def.mount_sources, "/") < 0 ||
 	    sbx_strv_push_list(&def.env_passthrough, default_passthrough) < 0) {
 		sbx_err_sys(err, NULL, "policy defaults");
@@ -656,7 +696,11 @@ void sbx_policy_free(struct sbx_policy *pol)
 	free(pol->path);
 	free(pol->hostname);
 	free(pol->cg_parent);
+	free(pol->cache_dir);
 	sbx_strv_clear(&pol->image_paths);
+	sbx_strv_clear(&pol->registries);
+	sbx_strv_clear(&pol->insecure_registries);
+	sbx_strv_clear(&pol->kernel_squashfs);
 	sbx_strv_clear(&pol->mount_sources);
 	sbx_strv_clear(&pol->env_passthrough);
 	sbx_strv_clear(&pol->capabilities);

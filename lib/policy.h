@@ -19,7 +19,15 @@ struct sbx_policy {
 	char *path;                    /* file it was read from; NULL = built-in */
 
 	/* [images] */
-	struct sbx_strv image_paths;   /* allowed = dirs images must be inside */
+	struct sbx_strv image_paths;   /* allowed = dirs local images must be inside */
+	struct sbx_strv registries;    /* registries = host[:port] globs docker:// may name ("*": any) */
+	struct sbx_strv insecure_registries; /* insecure_registries = hosts reached over HTTP / unverified TLS */
+	char *cache_dir;               /* cache_dir = DIR (per-user <DIR>/<uid>); NULL: ~/.cache/slurm-sandbox */
+	uint64_t cache_max_size;       /* cache_max_size = SIZE: each user's cache is cut back to it */
+	uint64_t cache_wait;           /* cache_wait = seconds to wait for another import of the same image */
+	uint64_t max_unpacked_size;    /* max_unpacked_size = SIZE: an image's files, all layers together */
+	int entrypoint;                /* entrypoint = yes|no: run the image's Entrypoint by default */
+	struct sbx_strv kernel_squashfs; /* kernel_squashfs = admin dirs whose squashfs images the kernel mounts (Slurm) */
 
 	/* [mounts] */
 	struct sbx_strv mount_sources; /* allowed_sources = dirs bind sources must be inside */

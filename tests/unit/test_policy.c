@@ -96,6 +96,14 @@ static void assert_same_settings(const struct sbx_policy *a,
 				 const struct sbx_policy *b)
 {
 	assert_strv_same(&a->image_paths, &b->image_paths);
+	assert_strv_same(&a->registries, &b->registries);
+	assert_strv_same(&a->insecure_registries, &b->insecure_registries);
+	assert_str_or_null(a->cache_dir, b->cache_dir);
+	assert_int_equal(a->cache_max_size, b->cache_max_size);
+	assert_int_equal(a->cache_wait, b->cache_wait);
+	assert_int_equal(a->max_unpacked_size, b->max_unpacked_size);
+	assert_int_equal(a->entrypoint, b->entrypoint);
+	assert_strv_same(&a->kernel_squashfs, &b->kernel_squashfs);
 	assert_strv_same(&a->mount_sources, &b->mount_sources);
 	assert_int_equal(a->mount_home, b->mount_home);
 	assert_int_equal(a->allow_mount_home, b->allow_mount_home);
@@ -151,6 +159,13 @@ static void defaults_are_the_documented_ones(void **state)
 
 	assert_null(p->path);
 	assert_list(&p->image_paths, "/");
+	assert_list(&p->registries, "*");
+	assert_int_equal(p->insecure_registries.n, 0);
+	assert_null(p->cache_dir);
+	assert_int_equal(p->cache_max_size, 20 * GIB);
+	assert_int_equal(p->cache_wait, 600);
+	assert_int_equal(p->max_unpacked_size, 64 * GIB);
+	assert_int_equal(p->entrypoint, 0);
 	assert_list(&p->mount_sources, "/");
 	assert_int_equal(p->mount_home, 0);
 	assert_int_equal(p->allow_mount_home, 1);
@@ -250,7 +265,10 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 
 	assert_int_equal(ini_parse(path, count_key, &seen), 0);
 	assert_list(&seen,
-		    "images.allowed mounts.allowed_sources mounts.mount_home "
+		    "images.allowed images.registries images.insecure_registries "
+		    "images.cache_dir images.cache_max_size images.cache_wait "
+		    "images.max_unpacked_size images.entrypoint images.kernel_squashfs "
+		    "mounts.allowed_sources mounts.mount_home "
 		    "mounts.allow_mount_home rootfs.writable rootfs.allow_writable "
 		    "rootfs.writable_size rootfs.tmp_size rootfs.sys rootfs.tmp "
 		    "rootfs.shm namespaces.net namespaces.allow_net_host "
@@ -282,6 +300,38 @@ static void the_cgroup_keys_are_read(void **state)
 	assert_int_equal(fx->pol.cg_max_pids, 4096);
 	assert_int_equal(fx->pol.cg_required, 1);
 	assert_string_equal(fx->pol.cg_parent, "/sandbox.slice");
+}
+
+static void the_image_keys_are_read(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[images]\nregistries = registry.example.org, *.hpc.example.org:5000\n"
+		    "insecure_registries = 127.0.0.1:5000\ncache_dir = /var/cache//sbx/\n"
+		    "cache_max_size = 100G\ncache_wait = 30\nmax_unpacked_size = 8G\n"
+		    "entrypoint = yes\nkernel_squashfs = /opt/images\n");
+	assert_list(&fx->pol.registries, "registry.example.org *.hpc.example.org:5000");
+	assert_list(&fx->pol.insecure_registries, "127.0.0.1:5000");
+	assert_string_equal(fx->pol.cache_dir, "/var/cache/sbx");
+	assert_int_equal(fx->pol.cache_max_size, 100ULL << 30);
+	assert_int_equal(fx->pol.cache_wait, 30);
+	assert_int_equal(fx->pol.max_unpacked_size, 8ULL << 30);
+	assert_int_equal(fx->pol.entrypoint, 1);
+	assert_list(&fx->pol.kernel_squashfs, "/opt/images");
+}
+
+static void a_bad_registry_name_is_refused(void **state)
+{
+	assert_load_fails(*state, "[images]\nregistries = https://evil/\n", 2,
+			  "bad registry 'https://evil/' in images.registries (use host names or "
+			  "host:port, globs allowed (registry.example.org, *.example.org))");
+}
+
+static void a_relative_cache_dir_is_refused(void **state)
+{
+	assert_load_fails(*state, "[images]\ncache_dir = cache\n", 2,
+			  "relative path 'cache' in images.cache_dir (use an absolute directory, "
+			  "or nothing for the default)");
 }
 
 static void a_zero_cpu_count_is_refused(void **state)
@@ -762,6 +812,9 @@ int main(void)
 		T(a_directory_as_config_is_refused),
 		T(the_example_config_shows_every_key_at_its_default),
 		T(every_key_is_read),
+		T(the_image_keys_are_read),
+		T(a_bad_registry_name_is_refused),
+		T(a_relative_cache_dir_is_refused),
 		T(a_list_key_replaces_the_default_list),
 		T(an_indented_line_continues_a_list),
 		T(an_empty_list_allows_nothing),
