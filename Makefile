@@ -37,7 +37,7 @@ LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRC    := $(wildcard lib/*.c)
-SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/relay.c lib/cgroupfs.c lib/caps.c \
+SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/relay.c lib/cgroupfs.c lib/caps.c lib/strv.c \
               lib/config.c lib/error.c
 HELPER_SRC := $(filter-out helper/shim.c helper/shim-main.c,$(wildcard helper/*.c))
 CLI_SRC    := $(wildcard cli/*.c)

@@ -53,7 +53,7 @@ struct check {
 };
 
 /* More than the checks below can add; report_add() drops extras anyway. */
-#define MAX_CHECKS 24
+#define MAX_CHECKS 32
 
 struct report {
 	struct check checks[MAX_CHECKS];
@@ -404,6 +404,35 @@ static void check_fuse(struct report *r)
 	}
 }
 
+/* The tools images need: squashfuse for every squashfs (and every
+ * imported image, which is stored as one), mksquashfs and skopeo to import. */
+static void check_image_tools(struct report *r)
+{
+	static const struct {
+		const char *names[3];
+		const char *label, *hint;
+	} tools[] = {
+		{ { "squashfuse_ll", "squashfuse", NULL }, "squashfuse",
+		  "install squashfuse: squashfs and imported images are mounted with it" },
+		{ { "mksquashfs", NULL, NULL }, "mksquashfs",
+		  "install squashfs-tools: imported images are stored as squashfs" },
+		{ { "skopeo", NULL, NULL }, "skopeo",
+		  "install skopeo: docker:// images, docker save and OCI archives need it" },
+	};
+	char prog[PATH_BUF];
+
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; !found && tools[i].names[k]; k++)
+			found = find_program(tools[i].names[k], prog, sizeof(prog));
+		if (found)
+			report_add(r, tools[i].label, VERDICT_YES, NULL, "%s", prog);
+		else
+			report_add(r, tools[i].label, VERDICT_NO, tools[i].hint, "not found in PATH");
+	}
+}
+
 /* ---- cgroups -------------------------------------------------------- */
 
 struct cgroup_layout {
@@ -726,6 +755,7 @@ int sbx_info_main(int argc, char **argv)
 	check_proc(r, userns_ok, &proc_ok);
 	check_seccomp(r);
 	check_fuse(r);
+	check_image_tools(r);
 	check_cgroups(r);
 	if (config)
 		check_policy(r, config);

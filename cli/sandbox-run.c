@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cache.h"
 #include "info.h"
 #include "launch.h"
 #include "plan.h"
@@ -25,9 +26,12 @@ static void usage(FILE *out)
 		"                   [--workdir DIR] [--env NAME[=VALUE]]... [--writable|--readonly]\n"
 		"                   [--net host|none] [--remap-root] [--hostname NAME]\n"
 		"                   [--mount-home|--no-mount-home] [--memory SIZE] [--cpus N]\n"
-		"                   [--pids N] -- CMD [ARGS...]\n"
+		"                   [--pids N] [--entrypoint|--no-entrypoint] [--] [CMD [ARGS...]]\n"
 		"       sandbox-run info [--json] [--config FILE]\n"
+		"       sandbox-run cache [--config FILE] ls | rm DIGEST...|--all | gc [--max-size SIZE]\n"
 		"Runs CMD in the same sandbox the Slurm plugin builds (see sandbox-run(1) in docs/).\n"
+		"IMG: a directory, a squashfs file, a tar archive (also docker save or OCI), an OCI\n"
+		"layout, or docker://[REGISTRY/]REPO[:TAG|@sha256:DIGEST]. Without CMD, the image's Cmd.\n"
 		"Exit status: CMD's own; 125 sandbox setup error; 126 not executable;\n"
 		"127 not found; 128+N killed by signal N.\n");
 }
@@ -85,6 +89,8 @@ int main(int argc, char **argv)
 	sbx_request_init(&req);
 	if (argc > 1 && strcmp(argv[1], "info") == 0)
 		return sbx_info_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "cache") == 0)
+		return sbx_cache_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -93,15 +99,19 @@ int main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	if (first >= argc) {
-		sbx_err_set(&err, 0, "put the command after --", "command: no command given");
-		rc = fail(&err);
-		goto out;
-	}
 	/* Plan first: every input error is found before anything starts. */
 	if (sbx_policy_init_defaults(&pol, &err) < 0 ||
 	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0) {
+		/* No command and no image: say what is missing first. */
+		if (first >= argc && !req.image)
+			sbx_err_set(&err, 0, "put the command after --", "command: no command given");
+		rc = fail(&err);
+		goto out;
+	}
+	/* Only imported images carry a config with a Cmd to fall back on. */
+	if (first >= argc && (plan.image_kind == SBX_IMAGE_DIR || plan.image_kind == SBX_IMAGE_SQUASHFS)) {
+		sbx_err_set(&err, 0, "put the command after --", "command: no command given");
 		rc = fail(&err);
 		goto out;
 	}
@@ -119,8 +129,12 @@ int main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	if (task == 0)
-		run_task(&opts, &sb, plan.workdir, argv + first, &old);
+	if (task == 0) {
+		/* "": the shim runs the image's Cmd. */
+		char *image_cmd[] = { "", NULL };
+
+		run_task(&opts, &sb, plan.workdir, first < argc ? argv + first : image_cmd, &old);
+	}
 	rc = wait_task(task);
 out:
 	if (started && sbx_sandbox_stop(&sb, &err) < 0)

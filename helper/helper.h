@@ -8,6 +8,7 @@
 #include "error.h"
 #include "caps.h"
 #include "config.h"
+#include "import.h"
 #include "plan.h"
 
 
@@ -34,8 +35,21 @@ int sbx_cgroup_v2(void);
 int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);
 
 /* rootfs.c: everything from "/ private" to pivot_root, run by the sandbox's
- * pid 1 (only a process inside the new pid namespace may mount its /proc). */
-int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err *err);
+ * pid 1 (only a process inside the new pid namespace may mount its /proc).
+ * The image is img->dir, or the squashfs mount img->mnt_fd. */
+int sbx_rootfs_build(const struct sbx_plan *plan, const struct sbx_image *img, int own_cgroup,
+		     struct sbx_err *err);
+
+/* squashfs.c: a squashfs image served by squashfuse through a FUSE mount
+ * made in the sandbox's user namespace (after unshare, before the pid
+ * namespace: the daemon must not become its pid 1). */
+struct sbx_fuse {
+	pid_t pid;      /* the squashfuse daemon, 0 if none */
+	int mnt_fd;     /* the detached mount (fsmount), -1 if none */
+};
+int sbx_squashfs_mount(const char *image, const char *what, struct sbx_fuse *f, struct sbx_err *err);
+/* After the sandbox is gone: stop the daemon and reap it. */
+void sbx_squashfs_stop(struct sbx_fuse *f);
 
 /* mounts.c: open path inside root_fd with flags (O_PATH for a mount
  * target); symlinks are resolved but cannot leave the root. */

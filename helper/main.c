@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -50,7 +51,8 @@ static int fd_is_open(int fd)
 }
 
 /* pid 1: build the root, say so on sync_fd, then reap forever. */
-static void run_init(const struct sbx_plan *plan, int own_cgroup, pid_t monitor, int sync_fd)
+static void run_init(const struct sbx_plan *plan, const struct sbx_image *img, int own_cgroup,
+		     pid_t monitor, int sync_fd)
 {
 	struct sbx_err err = { 0 };
 	int null;
@@ -63,7 +65,7 @@ static void run_init(const struct sbx_plan *plan, int own_cgroup, pid_t monitor,
 		sbx_err_sys(&err, NULL, "hostname '%s'", plan->hostname);
 		goto fail;
 	}
-	if (sbx_rootfs_build(plan, own_cgroup, &err) < 0)
+	if (sbx_rootfs_build(plan, img, own_cgroup, &err) < 0)
 		goto fail;
 	report(sync_fd, "ok");
 	/* Hold nothing of the caller's: no fds, not even its terminal. */
@@ -157,6 +159,8 @@ static int build_main(int argc, char **argv)
 	struct sbx_plan plan = { 0 };
 	struct sbx_err err = { 0 };
 	static struct sbx_cgroup cg = { .fd = -1, .parent_fd = -1, .origin_fd = -1 };
+	struct sbx_fuse fuse = { .pid = 0, .mnt_fd = -1 };
+	struct sbx_image img;
 	char *config = NULL, buf[SBX_ERR_MAX];
 	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 };
 	int argi = 1, rc = 125;
@@ -164,6 +168,7 @@ static int build_main(int argc, char **argv)
 	ssize_t n;
 
 	sbx_request_init(&req);
+	sbx_image_init(&img);
 	if (!fd_is_open(status_fd)) {
 		fprintf(stderr, "sandbox: sandbox-helper is started by sandbox-run or the Slurm plugin, not by hand\n");
 		return 125;
@@ -186,6 +191,10 @@ static int build_main(int argc, char **argv)
 	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
 		goto fail;
+	/* Imports run here, as the user, with the host's network and
+	 * filesystems, before any namespace exists. */
+	if (sbx_image_prepare(&pol, &plan, &img, &err) < 0)
+		goto fail;
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
 	 * there: the namespace then starts at the helper's (task 0's). */
@@ -198,9 +207,23 @@ static int build_main(int argc, char **argv)
 	}
 	if (sbx_userns_setup(&plan, &err) < 0)
 		goto fail;
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID |
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
 		    (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0)) < 0) {
 		sbx_err_sys(&err, "see sandbox-run info", "namespaces");
+		goto fail;
+	}
+	if (img.squashfs) {
+		char what[PATH_MAX + 16];
+
+		snprintf(what, sizeof(what), "image '%s'", plan.image);
+		if (sbx_squashfs_mount(img.squashfs, what, &fuse, &err) < 0)
+			goto fail;
+		img.mnt_fd = fuse.mnt_fd;
+		fuse.mnt_fd = -1;
+	}
+	/* Last: the next child is the sandbox's pid 1. */
+	if (unshare(CLONE_NEWPID) < 0) {
+		sbx_err_sys(&err, "see sandbox-run info", "pid namespace");
 		goto fail;
 	}
 	if (pipe2(sync, O_CLOEXEC) < 0) {
@@ -214,7 +237,7 @@ static int build_main(int argc, char **argv)
 	}
 	if (init == 0) {
 		close(sync[0]);
-		run_init(&plan, cg.path[0] != '\0' || (req.cgroup_view && sbx_cgroup_v2()),
+		run_init(&plan, &img, cg.path[0] != '\0' || (req.cgroup_view && sbx_cgroup_v2()),
 			 getppid(), sync[1]);
 	}
 	close(sync[1]);
@@ -238,6 +261,10 @@ static int build_main(int argc, char **argv)
 	sync[0] = -1;
 	report(status_fd, "ready %d %d %s", (int)getpid(), (int)init, cg.path[0] ? cg.path : "-");
 	close(status_fd);
+	/* The monitor needs neither the mount nor the cache's bookkeeping
+	 * beyond the entry's lock, held until the sandbox is gone. */
+	close(img.mnt_fd);
+	img.mnt_fd = -1;
 	rc = monitor_loop(init, control_fd, &cg);
 	goto out;
 fail:
@@ -245,6 +272,8 @@ fail:
 	sbx_cgroup_leave(&cg);
 	rc = 125;
 out:
+	sbx_squashfs_stop(&fuse);
+	sbx_image_release(&img);
 	if (sync[0] >= 0)
 		close(sync[0]);
 	if (sync[1] >= 0)

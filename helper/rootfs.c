@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,12 +40,15 @@ static void close_host_fds(struct host_fds *h, size_t n_binds)
 	free(h->binds);
 }
 
-static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
-			 struct sbx_err *err)
+static int open_host_fds(const struct sbx_plan *plan, const struct sbx_image *img,
+			 struct host_fds *h, struct sbx_err *err)
 {
-	h->image = open(plan->image, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (h->image < 0)
-		return sbx_err_sys(err, "check the path", "image '%s'", plan->image);
+	/* A squashfs mount is attached below the scratch tmpfs later. */
+	if (img->dir) {
+		h->image = open(img->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (h->image < 0)
+			return sbx_err_sys(err, "check the path", "image '%s'", plan->image);
+	}
 	if (plan->persist) {
 		h->persist = open(plan->persist, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (h->persist < 0)
@@ -76,8 +80,8 @@ static int open_host_fds(const struct sbx_plan *plan, struct host_fds *h,
 
 /* Every mount point and file the sandbox adds, made in the skeleton layer
  * before the overlay exists. */
-static int build_skeleton(const struct sbx_plan *plan, const struct host_fds *h,
-			  struct sbx_err *err)
+static int build_skeleton(const struct sbx_plan *plan, const struct sbx_image *img,
+			  const struct host_fds *h, struct sbx_err *err)
 {
 	static const char *const dirs[] = { "/proc", "/dev", "/tmp", SBX_SHIM_DIR, NULL };
 	static const char *const files[] = {
@@ -94,6 +98,10 @@ static int build_skeleton(const struct sbx_plan *plan, const struct host_fds *h,
 		if (sbx_skel_add(skel, h->image, dirs[i], SBX_SKEL_DIR, err) < 0)
 			goto out;
 	if (plan->sys != SBX_SYS_NONE && sbx_skel_add(skel, h->image, "/sys", SBX_SKEL_DIR, err) < 0)
+		goto out;
+	/* The image's WorkingDir exists, as docker makes sure it does. */
+	if (img->cfg.workdir && img->cfg.workdir[0] == '/' &&
+	    sbx_skel_add(skel, h->image, img->cfg.workdir, SBX_SKEL_DIR, err) < 0)
 		goto out;
 	for (size_t i = 0; files[i]; i++)
 		if (sbx_skel_add(skel, h->image, files[i], SBX_SKEL_OWN_FILE, err) < 0)
@@ -122,8 +130,8 @@ out:
 	return rc;
 }
 
-static int mount_overlay(const struct sbx_plan *plan, const struct host_fds *h,
-			 struct sbx_err *err)
+static int mount_overlay(const struct sbx_plan *plan, const struct sbx_image *img,
+			 struct host_fds *h, struct sbx_err *err)
 {
 	char opts[256], size[64], upper[64] = BASE "/upper", work[64] = BASE "/work";
 	int image_fd = h->image, persist_fd = h->persist;
@@ -134,7 +142,19 @@ static int mount_overlay(const struct sbx_plan *plan, const struct host_fds *h,
 		return sbx_err_sys(err, NULL, "mount the sandbox's scratch tmpfs");
 	if (mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
 		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
-	if (build_skeleton(plan, h, err) < 0)
+	/* overlayfs takes lower layers from the mount namespace only, so the
+	 * detached squashfs mount is attached here first. */
+	if (img->mnt_fd >= 0) {
+		if (mkdir(BASE "/image", 0755) < 0 ||
+		    syscall(SYS_move_mount, img->mnt_fd, "", AT_FDCWD, BASE "/image",
+			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return sbx_err_sys(err, NULL, "image '%s': attach the squashfs mount", plan->image);
+		h->image = open(BASE "/image", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		image_fd = h->image;
+		if (h->image < 0)
+			return sbx_err_sys(err, NULL, "image '%s': open the squashfs mount", plan->image);
+	}
+	if (build_skeleton(plan, img, h, err) < 0)
 		return -1;
 	if (persist_fd >= 0) {
 		/* A named sandbox: the writable layer lives on in its directory. */
@@ -303,12 +323,13 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 /* /.sandbox: the config every task's shim reads after joining, and the
  * compiled seccomp filter, read-only. */
 static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan,
+			  const struct sbx_image *img,
 			  struct sbx_err *err)
 {
 	int fd = -1, dst = -1, rc = -1;
 
 	fd = openat(files_fd, SBX_CONFIG_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || sbx_config_write(plan, fd, err) < 0) {
+	if (fd < 0 || sbx_config_write(plan, &img->cfg, fd, err) < 0) {
 		if (fd < 0)
 			sbx_err_sys(err, NULL, "write the sandbox config");
 		goto out;
@@ -353,7 +374,8 @@ static int enter_root(int root_fd, struct sbx_err *err)
 	return 0;
 }
 
-int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err *err)
+int sbx_rootfs_build(const struct sbx_plan *plan, const struct sbx_image *img, int own_cgroup,
+		     struct sbx_err *err)
 {
 	struct host_fds h = { .image = -1, .persist = -1, .tmp = -1, .binds = NULL };
 	int root_fd = -1, files_fd = -1, proc_fd = -1, rc = -1;
@@ -363,7 +385,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err
 		sbx_err_sys(err, NULL, "make / private");
 		goto out;
 	}
-	if (open_host_fds(plan, &h, err) < 0 || mount_overlay(plan, &h, err) < 0)
+	if (open_host_fds(plan, img, &h, err) < 0 || mount_overlay(plan, img, &h, err) < 0)
 		goto out;
 	root_fd = open(BASE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	files_fd = open(BASE "/files", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -383,7 +405,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, int own_cgroup, struct sbx_err
 	    mount_sys(root_fd, plan, own_cgroup, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
 	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
-	    mount_shim_dir(root_fd, files_fd, plan, err) < 0)
+	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0)
 		goto out;
 	if (!plan->writable && sbx_set_readonly(root_fd, "/", err) < 0)
 		goto out;

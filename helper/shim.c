@@ -64,8 +64,20 @@ static int env_push(char ***env, size_t *n, const char *entry)
 	return 0;
 }
 
-/* The environment by policy: the caller's variables that match a keep
- * pattern (all of them when clean is off), then the plan's settings. */
+static int env_push_all(char ***env, size_t *n, const struct sbx_config *cfg, const char *key)
+{
+	size_t pos = 0;
+	const char *v;
+
+	while ((v = sbx_config_next(cfg, &pos, key)))
+		if (env_push(env, n, v) < 0)
+			return -1;
+	return 0;
+}
+
+/* The environment, lowest first (docs/images.md): the built-in PATH, the
+ * image's Env, the caller's variables that match a keep pattern (all of
+ * them when clean is off), then identity and the user's own values. */
 static char **build_env(const struct sbx_config *cfg, int clean)
 {
 	extern char **environ;
@@ -75,6 +87,8 @@ static char **build_env(const struct sbx_config *cfg, int clean)
 
 	if (!env)
 		return NULL;
+	if (env_push_all(&env, &n, cfg, "base") < 0 || env_push_all(&env, &n, cfg, "image") < 0)
+		goto fail;
 	for (char **e = environ; *e; e++) {
 		int keep = !clean;
 
@@ -83,13 +97,41 @@ static char **build_env(const struct sbx_config *cfg, int clean)
 		if (keep && env_push(&env, &n, *e) < 0)
 			goto fail;
 	}
-	for (pos = 0; (v = sbx_config_next(cfg, &pos, "set"));)
-		if (env_push(&env, &n, v) < 0)
-			goto fail;
+	if (env_push_all(&env, &n, cfg, "set") < 0)
+		goto fail;
 	return env;
 fail:
 	free(env);
 	return NULL;
+}
+
+static int strv_add_records(struct sbx_strv *sv, const struct sbx_config *cfg, const char *key)
+{
+	size_t pos = 0;
+	const char *v;
+
+	while ((v = sbx_config_next(cfg, &pos, key)))
+		if (sbx_strv_push(sv, v) < 0)
+			return -1;
+	return 0;
+}
+
+/* The command: the image's Entrypoint when it is to run (only then is it in
+ * the config), followed by the given command or, when none was given
+ * (argv0 ""), the image's Cmd. */
+static int build_argv(const struct sbx_config *cfg, const char *argv0, char **argv,
+		      struct sbx_strv *out)
+{
+	if (strv_add_records(out, cfg, "entrypoint") < 0)
+		return -1;
+	if (!*argv0)
+		return strv_add_records(out, cfg, "cmd");
+	if (sbx_strv_push(out, argv0) < 0)
+		return -1;
+	for (char **a = argv + 1; *a; a++)
+		if (sbx_strv_push(out, *a) < 0)
+			return -1;
+	return 0;
 }
 
 static int load_seccomp(const struct sbx_config *bpf)
@@ -208,11 +250,12 @@ int sbx_shim_main(int argc, char **argv)
 	const char *argv0 = getenv(SBX_ENV_ARGV0), *join = getenv(SBX_ENV_JOIN), *v;
 	char *workdir = getenv(SBX_ENV_WORKDIR);
 	char **env = NULL;
+	struct sbx_strv cmd = { 0 };
 	sigset_t all, old;
 	pid_t pid;
 
 	(void)argc;
-	if (!argv0 || !*argv0 || !join || atoi(join) <= 0) {
+	if (!argv0 || !join || atoi(join) <= 0) {
 		fprintf(stderr, "sandbox: exec: %s and %s are not set (the shim is started by sandbox-run or the Slurm plugin)\n",
 			SBX_ENV_ARGV0, SBX_ENV_JOIN);
 		return 125;
@@ -250,21 +293,30 @@ int sbx_shim_main(int argc, char **argv)
 		return 125;
 	}
 	env = build_env(&cfg, c.clean);
-	if (!env) {
+	if (!env || build_argv(&cfg, argv0, argv, &cmd) < 0) {
 		fprintf(stderr, "sandbox: exec: out of memory\n");
 		return 125;
 	}
-	argv[0] = (char *)argv0;
+	if (cmd.n == 0) {
+		fprintf(stderr, "sandbox: exec: no command given and the image has no Cmd (give a command)\n");
+		return 125;
+	}
+	/* The image's WorkingDir, unless --workdir chose one. */
+	if (!workdir && (v = sbx_config_get(&cfg, "workdir")) && chdir(v) < 0) {
+		fprintf(stderr, "sandbox: exec: workdir '%s' (the image's WorkingDir): %s\n", v,
+			strerror(errno));
+		return 125;
+	}
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "sandbox: exec %s: fork: %s\n", argv0, strerror(errno));
+		fprintf(stderr, "sandbox: exec %s: fork: %s\n", cmd.v[0], strerror(errno));
 		return 125;
 	}
 	if (pid == 0)
-		child(argv, env, &c, &bpf, &old);
+		child(cmd.v, env, &c, &bpf, &old);
 	/* The shim itself (outside the pid namespace) keeps nothing either;
 	 * its sets were narrowed on joining. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

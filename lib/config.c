@@ -19,7 +19,16 @@ static int put(int fd, const char *key, const char *value)
 	return 0;
 }
 
-int sbx_config_write(const struct sbx_plan *plan, int fd, struct sbx_err *err)
+static int put_all(int fd, const char *key, const struct sbx_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (put(fd, key, sv->v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int sbx_config_write(const struct sbx_plan *plan, const struct sbx_image_config *img, int fd,
+		     struct sbx_err *err)
 {
 	char num[32];
 
@@ -27,12 +36,12 @@ int sbx_config_write(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 	if (put(fd, "caps", num) < 0 || put(fd, "seccomp", plan->seccomp ? "1" : "0") < 0 ||
 	    put(fd, "clean", plan->env_clean ? "1" : "0") < 0)
 		goto fail;
-	for (size_t i = 0; i < plan->env_keep.n; i++)
-		if (put(fd, "keep", plan->env_keep.v[i]) < 0)
-			goto fail;
-	for (size_t i = 0; i < plan->env_set.n; i++)
-		if (put(fd, "set", plan->env_set.v[i]) < 0)
-			goto fail;
+	if (put_all(fd, "base", &plan->env_base) < 0 || put_all(fd, "image", &img->env) < 0 ||
+	    put_all(fd, "keep", &plan->env_keep) < 0 || put_all(fd, "set", &plan->env_set) < 0 ||
+	    (img->workdir && put(fd, "workdir", img->workdir) < 0) ||
+	    (plan->entrypoint && put_all(fd, "entrypoint", &img->entrypoint) < 0) ||
+	    put_all(fd, "cmd", &img->cmd) < 0)
+		goto fail;
 	return 0;
 fail:
 	return sbx_err_sys(err, NULL, "write the sandbox config");

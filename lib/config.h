@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "error.h"
+#include "oci.h"
 #include "plan.h"
 
 #define SBX_CONFIG_FILE "config"
@@ -19,7 +20,12 @@ struct sbx_config {
 	size_t len;
 };
 
-int sbx_config_write(const struct sbx_plan *plan, int fd, struct sbx_err *err);
+/* Records: caps, seccomp, clean; the environment in rising precedence,
+ * base (built-in PATH) < image (its Env) < keep (the caller's variables by
+ * policy and --env NAME) < set (identity, --env NAME=VALUE); the image's
+ * workdir, and its entrypoint (only when it is to run) and cmd. */
+int sbx_config_write(const struct sbx_plan *plan, const struct sbx_image_config *img, int fd,
+		     struct sbx_err *err);
 
 /* Read a whole file (the config or the BPF); -1 with errno on failure. */
 int sbx_config_load(const char *path, struct sbx_config *c);

@@ -58,6 +58,15 @@ static int reserved_dest(const char *dst)
 int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_err *err)
 {
+	/* A registry reference is checked without the filesystem (srun). */
+	if (req->image && strncmp(req->image, SBX_REGISTRY_PREFIX, strlen(SBX_REGISTRY_PREFIX)) == 0) {
+		enum sbx_image_kind kind;
+		char *ref = NULL;
+
+		if (sbx_image_resolve(pol, req->image, &kind, &ref, err) < 0)
+			return -1;
+		free(ref);
+	}
 	if (req->writable == 1 && !pol->allow_writable)
 		return refused(err, pol, "--writable", "rootfs.allow_writable", "no");
 	if (req->remap_root == 1 && !pol->allow_remap_root)
@@ -118,36 +127,6 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 					   "mount '%s:%s': destination is reserved by the sandbox",
 					   m->src, m->dst);
 	}
-	return 0;
-}
-
-static int resolve_image(const struct sbx_policy *pol, const char *image,
-			 struct sbx_plan *plan, struct sbx_err *err)
-{
-	struct stat st;
-	char *real = realpath(image, NULL);
-
-	if (!real)
-		return sbx_err_sys(err, "check the path", "image '%s'", image);
-	if (stat(real, &st) < 0) {
-		free(real);
-		return sbx_err_sys(err, "check the path", "image '%s'", image);
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		free(real);
-		return sbx_err_set(err, 0, "give a directory that holds a root filesystem",
-				   "image '%s': not a directory", image);
-	}
-	if (!sbx_path_allowed(real, &pol->image_paths)) {
-		char what[PATH_MAX + 32];
-
-		snprintf(what, sizeof(what), "image '%s'", real);
-		free(real);
-		return sbx_err_set(err, 0, NULL,
-				   "%s: outside the allowed image locations (images.allowed in %s)",
-				   what, policy_file(pol));
-	}
-	plan->image = real;
 	return 0;
 }
 
@@ -247,7 +226,7 @@ static int build_env(const struct sbx_policy *pol, const struct sbx_request *req
 		if (sbx_strv_push(to, e) < 0)
 			goto oom;
 	}
-	if (!have_path && sbx_strv_push(&plan->env_set,
+	if (!have_path && sbx_strv_push(&plan->env_base,
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "HOME=%s", plan->remap_root ? "/root" : plan->home);
@@ -299,13 +278,16 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 
 	memset(plan, 0, sizeof(*plan));
 	if (!req->image) {
-		sbx_err_set(err, 0, "pass --image DIR", "image: no image given");
+		sbx_err_set(err, 0, "pass --image with a directory, squashfs, archive or docker:// reference",
+			    "image: no image given");
 		goto out;
 	}
 	if (sbx_plan_check(pol, req, err) < 0)
 		goto out;
 	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
 	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
+	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
+	plan->quiet = req->quiet;
 	plan->net = req->net != SBX_NET_UNSET ? req->net : pol->net;
 	if (plan->net == SBX_NET_HOST && req->net == SBX_NET_UNSET && !pol->allow_net_host)
 		plan->net = SBX_NET_NONE;
@@ -337,7 +319,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 			    "workdir '%s': invalid path", req->workdir);
 		goto out;
 	}
-	if (resolve_user(plan, err) < 0 || resolve_image(pol, req->image, plan, err) < 0)
+	if (resolve_user(plan, err) < 0 || sbx_image_resolve(pol, req->image, &plan->image_kind, &plan->image, err) < 0)
 		goto out;
 	if ((req->mount_home == SBX_UNSET ? pol->mount_home : req->mount_home) &&
 	    strcmp(plan->home, "/") != 0) {
@@ -390,6 +372,7 @@ void sbx_plan_free(struct sbx_plan *plan)
 	free(plan->binds);
 	sbx_strv_clear(&plan->env_keep);
 	sbx_strv_clear(&plan->env_set);
+	sbx_strv_clear(&plan->env_base);
 	sbx_strv_clear(&plan->seccomp_deny);
 	free(plan->user);
 	free(plan->home);

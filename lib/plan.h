@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "error.h"
 #include "policy.h"
+#include "image.h"
 #include "request.h"
 #include "strv.h"
 
@@ -18,7 +19,10 @@ struct sbx_bind {
 };
 
 struct sbx_plan {
-	char *image;              /* absolute directory, symlinks resolved */
+	char *image;              /* absolute path, symlinks resolved, or the docker:// reference */
+	enum sbx_image_kind image_kind;
+	int entrypoint;           /* run the image's Entrypoint */
+	int quiet;                /* no import progress */
 	int writable;
 	uint64_t writable_size;
 	uint64_t tmp_size;
@@ -35,7 +39,8 @@ struct sbx_plan {
 
 	int env_clean;
 	struct sbx_strv env_keep; /* names or globs taken from the caller's environment */
-	struct sbx_strv env_set;  /* "NAME=VALUE" set inside */
+	struct sbx_strv env_set;  /* "NAME=VALUE" set inside: identity, then the user's */
+	struct sbx_strv env_base; /* "NAME=VALUE" below everything, the image's Env included (PATH) */
 
 	int seccomp;
 	struct sbx_strv seccomp_deny;    /* final deny list (syscall names) */

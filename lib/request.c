@@ -12,6 +12,7 @@ void sbx_request_init(struct sbx_request *req)
 	memset(req, 0, sizeof(*req));
 	req->writable = SBX_UNSET;
 	req->remap_root = SBX_UNSET;
+	req->entrypoint = SBX_UNSET;
 	req->mount_home = SBX_UNSET;
 	req->net = SBX_NET_UNSET;
 }
@@ -360,6 +361,12 @@ int sbx_request_set_mount_home(struct sbx_request *req, int v,
 	return set_flag(&req->mount_home, v, "--mount-home", "--no-mount-home", err);
 }
 
+int sbx_request_set_entrypoint(struct sbx_request *req, int v,
+			       struct sbx_err *err)
+{
+	return set_flag(&req->entrypoint, v, "--entrypoint", "--no-entrypoint", err);
+}
+
 int sbx_request_set_net(struct sbx_request *req, const char *v,
 			struct sbx_err *err)
 {
@@ -399,7 +406,8 @@ enum {
 	OPT_CONFIG = 256, OPT_IMAGE, OPT_MOUNT, OPT_WORKDIR, OPT_ENV,
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
-	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW,
+	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
+	OPT_QUIET,
 };
 
 static const struct option long_opts[] = {
@@ -422,6 +430,9 @@ static const struct option long_opts[] = {
 	{ "trusted-mount", required_argument, NULL, OPT_TRUSTED },
 	{ "cgroup-view", no_argument, NULL, OPT_CGROUP_VIEW },
 	{ "persist", required_argument, NULL, OPT_PERSIST },
+	{ "entrypoint", no_argument, NULL, OPT_ENTRYPOINT },
+	{ "no-entrypoint", no_argument, NULL, OPT_NO_ENTRYPOINT },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -436,10 +447,12 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	/* "+": stop at the first non-option, the command; ":": report a
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW) && !front_end) {
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_QUIET) &&
+		    !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
 					 c == OPT_TRUSTED ? "--trusted-mount" :
-					 c == OPT_PERSIST ? "--persist" : "--cgroup-view");
+					 c == OPT_PERSIST ? "--persist" :
+					 c == OPT_QUIET ? "--quiet" : "--cgroup-view");
 			break;
 		}
 		switch (c) {
@@ -468,6 +481,9 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_PIDS: rc = sbx_request_set_pids(req, optarg, err); break;
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
 		case OPT_CGROUP_VIEW: req->cgroup_view = 1; break;
+		case OPT_QUIET: req->quiet = 1; break;
+		case OPT_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 1, err); break;
+		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
 		case ':':
 			rc = sbx_err_set(err, 0, "see sandbox-run --help",
@@ -530,6 +546,11 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	if (req->persist && push2(out, "--persist", req->persist) < 0)
 		return -1;
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
+		return -1;
+	if (req->quiet && sbx_strv_push(out, "--quiet") < 0)
+		return -1;
+	if (req->entrypoint != SBX_UNSET &&
+	    sbx_strv_push(out, req->entrypoint ? "--entrypoint" : "--no-entrypoint") < 0)
 		return -1;
 	if (req->workdir && push2(out, "--workdir", req->workdir) < 0)
 		return -1;

@@ -26,6 +26,7 @@ struct sbx_request {
 	int writable;            /* SBX_UNSET, 0 (--readonly), 1 (--writable) */
 	int remap_root;          /* SBX_UNSET, 0, 1 */
 	int mount_home;          /* SBX_UNSET, 0, 1 */
+	int entrypoint;          /* SBX_UNSET, 0, 1: run the image's Entrypoint */
 	enum sbx_net net;        /* SBX_NET_UNSET = policy default */
 	char *hostname;
 	/* Set by front ends, not users: binds the front end vouches for (the
@@ -37,6 +38,9 @@ struct sbx_request {
 	/* Front ends only: limits are applied by the front end (Slurm's task
 	 * cgroups); the helper makes no cgroup, it only shows its own inside. */
 	int cgroup_view;
+	/* Front ends only: no import progress (the Slurm plugin shows one
+	 * stream per step, from the first node). */
+	int quiet;
 	/* cgroup v2 limits asked for (0: the policy's) */
 	uint64_t memory;
 	uint32_t cpus;           /* thousandths of a CPU */
@@ -68,6 +72,7 @@ int sbx_request_add_env(struct sbx_request *req, const char *v, struct sbx_err *
 int sbx_request_set_writable(struct sbx_request *req, int writable, struct sbx_err *err);
 int sbx_request_set_remap_root(struct sbx_request *req, int v, struct sbx_err *err);
 int sbx_request_set_mount_home(struct sbx_request *req, int v, struct sbx_err *err);
+int sbx_request_set_entrypoint(struct sbx_request *req, int v, struct sbx_err *err);
 int sbx_request_set_net(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_set_hostname(struct sbx_request *req, const char *v, struct sbx_err *err);
 /* --memory SIZE, --cpus N[.NNN], --pids N */
@@ -81,7 +86,7 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx
  * first non-option or "--", which is consumed). Recognised:
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
- *   --mount-home --no-mount-home --hostname NAME
+ *   --mount-home --no-mount-home --hostname NAME --entrypoint --no-entrypoint
  *   --memory SIZE --cpus N --pids N
  * config_out receives --config (may stay NULL). This is what users type
  * (sandbox-run): the front-end-only fields cannot be set through it. */
@@ -91,7 +96,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
- * --cgroup-view. */
+ * --cgroup-view, --quiet. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **config_out,
 				  struct sbx_err *err);

@@ -127,6 +127,17 @@ static int opt_remap(int val, const char *arg, int remote)
 		      "--[no-]sandbox-remap-root");
 }
 
+static int opt_entrypoint(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)arg;
+	if (!remote)
+		sbx_plugin.req.entrypoint = SBX_UNSET;
+	return finish(sbx_request_set_entrypoint(&sbx_plugin.req, val, &err), &err,
+		      "--[no-]sandbox-entrypoint");
+}
+
 static int opt_home(int val, const char *arg, int remote)
 {
 	struct sbx_err err = { 0 };
@@ -241,7 +252,8 @@ static int opt_pids(int val, const char *arg, int remote)
 }
 
 static struct spank_option options[] = {
-	{ "sandbox-image", "DIR", "Run the step in a sandbox made from this image.", 1, 0, opt_image },
+	{ "sandbox-image", "IMAGE", "Run the step in a sandbox made from this image: a directory, squashfs "
+	  "file, tar archive, OCI layout or docker://[REGISTRY/]REPO[:TAG].", 1, 0, opt_image },
 	{ "sandbox-mounts", "SRC[:DST[:ro|rw]][,...]", "Bind host paths into the sandbox.", 1, 0, opt_mounts },
 	{ "sandbox-workdir", "DIR", "Working directory inside the sandbox.", 1, 0, opt_workdir },
 	{ "sandbox-writable", NULL, "Writable root (changes vanish at the end of the step).", 0, 1, opt_writable },
@@ -250,6 +262,8 @@ static struct spank_option options[] = {
 	{ "no-sandbox-remap-root", NULL, "Keep your own uid inside the sandbox.", 0, 0, opt_remap },
 	{ "sandbox-mount-home", NULL, "Bind your home directory into the sandbox.", 0, 1, opt_home },
 	{ "no-sandbox-mount-home", NULL, "Do not bind your home directory.", 0, 0, opt_home },
+	{ "sandbox-entrypoint", NULL, "Run the image's Entrypoint before the command.", 0, 1, opt_entrypoint },
+	{ "no-sandbox-entrypoint", NULL, "Do not run the image's Entrypoint.", 0, 0, opt_entrypoint },
 	{ "sandbox-env", "NAME[,NAME...]", "Pass these variables' values from the job.", 1, 0, opt_env },
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
@@ -316,6 +330,9 @@ int sbx_options_apply_presets(spank_t sp, struct sbx_err *err)
 		return -1;
 	if ((v = preset(sp, "SANDBOX_REMAP_ROOT", buf, sizeof(buf))) &&
 	    preset_flag("SANDBOX_REMAP_ROOT", v, &req->remap_root, err) < 0)
+		return -1;
+	if ((v = preset(sp, "SANDBOX_ENTRYPOINT", buf, sizeof(buf))) &&
+	    preset_flag("SANDBOX_ENTRYPOINT", v, &req->entrypoint, err) < 0)
 		return -1;
 	if ((v = preset(sp, "SANDBOX_MOUNT_HOME", buf, sizeof(buf))) &&
 	    preset_flag("SANDBOX_MOUNT_HOME", v, &req->mount_home, err) < 0)

@@ -123,6 +123,13 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	sbx_plugin.req.memory = sbx_plugin.req.pids = 0;
 	sbx_plugin.req.cpus = 0;
 	sbx_plugin.req.cgroup_view = 1;
+	/* Import progress: one stream per step, from the first node. */
+	{
+		uint32_t node = 0;
+
+		if (spank_get_item(sp, S_JOB_NODEID, &node) == ESPANK_SUCCESS && node != 0)
+			sbx_plugin.req.quiet = 1;
+	}
 	if (spank_getenv(sp, "SANDBOX_REPORT", sbx_plugin.report, sizeof(sbx_plugin.report)) !=
 	    ESPANK_SUCCESS)
 		sbx_plugin.report[0] = '\0';
@@ -183,7 +190,24 @@ static struct sbx_launch_opts launch_opts(void)
 	return opts;
 }
 
-static int start_once(struct sbx_step_shared *sh, struct sbx_err *err)
+/* The helper is exec'd from the task before slurmstepd applies the job's
+ * environment: hand it what image pulls read (registry credentials, the
+ * home and cache directories, proxies). */
+static void import_environment(spank_t sp)
+{
+	static const char *const names[] = {
+		"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG",
+		"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+		"SANDBOX_REPORT", NULL,
+	};
+	char buf[PATH_MAX];
+
+	for (size_t i = 0; names[i]; i++)
+		if (spank_getenv(sp, names[i], buf, sizeof(buf)) == ESPANK_SUCCESS)
+			setenv(names[i], buf, 1);
+}
+
+static int start_once(spank_t sp, struct sbx_step_shared *sh, struct sbx_err *err)
 {
 	int rc = pthread_mutex_lock(&sh->lock);
 
@@ -201,6 +225,7 @@ static int start_once(struct sbx_step_shared *sh, struct sbx_err *err)
 		struct sbx_launch_opts opts = launch_opts();
 		struct sbx_sandbox sb;
 
+		import_environment(sp);
 		if (sbx_sandbox_start(&opts, &sbx_plugin.req, &sb, err) < 0) {
 			sh->failed = 1;
 			sh->reported = 1;       /* this task shows it */
@@ -243,7 +268,7 @@ int sbx_step_task_init(spank_t sp)
 		slurm_error("sandbox: step: no shared state (user_init did not run)");
 		return -1;
 	}
-	if (start_once(sbx_plugin.shared, &err) < 0) {
+	if (start_once(sp, sbx_plugin.shared, &err) < 0) {
 		/* One line per node: the first task to fail shows why. */
 		if (err.msg[0])
 			sbx_plugin_report(&err);

@@ -393,7 +393,8 @@ static void the_check_needs_no_image(void **state)
 
 static void a_request_without_an_image_is_refused(void **state)
 {
-	assert_build_refuses(*state, "image: no image given (pass --image DIR)");
+	assert_build_refuses(*state, "image: no image given (pass --image with a directory, "
+			     "squashfs, archive or docker:// reference)");
 }
 
 static void a_policy_refusal_comes_before_the_image_is_looked_at(void **state)
@@ -431,16 +432,100 @@ static void an_image_below_a_file_is_named_with_the_reason(void **state)
 	assert_int_equal(fx->err.errnum, ENOTDIR);
 }
 
-static void an_image_that_is_a_regular_file_is_refused(void **state)
+static void an_empty_image_file_is_refused(void **state)
 {
 	struct fixture *fx = *state;
 	const char *img = make_file(fx, "image.sqsh");
 	char want[SBX_ERR_MAX];
 
 	ok(sbx_request_set_image(&fx->req, img, &fx->err), &fx->err);
-	snprintf(want, sizeof(want), "image '%s': not a directory "
-		 "(give a directory that holds a root filesystem)", img);
+	snprintf(want, sizeof(want), "image '%s': empty file "
+		 "(give a directory, a squashfs file, a tar archive or docker://...)", img);
 	assert_build_refuses(fx, want);
+}
+
+static void write_at(struct fixture *fx, const char *rel, const char *data, size_t len)
+{
+	int fd = open(at(fx, rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* What a reference is comes from its content, never from its name. */
+static void image_kinds_are_told_by_content(void **state)
+{
+	struct fixture *fx = *state;
+	enum sbx_image_kind kind;
+	char *res = NULL;
+
+	write_at(fx, "image.tar.gz", "hsqs\0\0\0\0", 8);
+	ok(sbx_image_resolve(&fx->pol, at(fx, "image.tar.gz"), &kind, &res, &fx->err), &fx->err);
+	assert_int_equal(kind, SBX_IMAGE_SQUASHFS);
+	free(res);
+	write_at(fx, "image.sqfs", "\x1f\x8b\x08\0", 4);
+	ok(sbx_image_resolve(&fx->pol, at(fx, "image.sqfs"), &kind, &res, &fx->err), &fx->err);
+	assert_int_equal(kind, SBX_IMAGE_ARCHIVE);
+	free(res);
+	make_dir(fx, "layout");
+	write_at(fx, "layout/oci-layout", "{}", 2);
+	ok(sbx_image_resolve(&fx->pol, at(fx, "layout"), &kind, &res, &fx->err), &fx->err);
+	assert_int_equal(kind, SBX_IMAGE_OCI_DIR);
+	free(res);
+	ok(sbx_image_resolve(&fx->pol, "docker://127.0.0.1:5000/a/b:1", &kind, &res, &fx->err), &fx->err);
+	assert_int_equal(kind, SBX_IMAGE_REGISTRY);
+	assert_string_equal(res, "docker://127.0.0.1:5000/a/b:1");
+	free(res);
+}
+
+static void registry_references_are_parsed_as_docker_does(void **state)
+{
+	struct fixture *fx = *state;
+	struct sbx_registry_ref r;
+	const char *digest = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	char ref[256];
+
+	ok(sbx_registry_ref_parse("docker://ubuntu", &r, &fx->err), &fx->err);
+	assert_string_equal(r.host, "docker.io");
+	assert_string_equal(r.repo, "library/ubuntu");
+	assert_string_equal(r.tag, "latest");
+	ok(sbx_registry_ref_parse("docker://localhost:5000/team/app:v1.2", &r, &fx->err), &fx->err);
+	assert_string_equal(r.host, "localhost:5000");
+	assert_string_equal(r.repo, "team/app");
+	assert_string_equal(r.tag, "v1.2");
+	snprintf(ref, sizeof(ref), "docker://nvcr.io/nvidia/pytorch@%s", digest);
+	ok(sbx_registry_ref_parse(ref, &r, &fx->err), &fx->err);
+	assert_string_equal(r.host, "nvcr.io");
+	assert_string_equal(r.repo, "nvidia/pytorch");
+	assert_string_equal(r.digest, digest);
+	assert_string_equal(r.tag, "");
+	assert_int_equal(sbx_registry_ref_parse("docker://reg.io/a/../b", &r, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "image 'docker://reg.io/a/../b': bad repository name "
+			    "(use docker://[REGISTRY/]REPO[:TAG|@sha256:DIGEST] (repository names are lowercase))");
+	assert_int_equal(sbx_registry_ref_parse("docker://reg.io/a@sha256:XYZ", &r, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "image 'docker://reg.io/a@sha256:XYZ': bad digest 'sha256:XYZ' "
+			    "(a digest is sha256: and 64 lowercase hex digits)");
+	assert_int_equal(sbx_registry_ref_parse("docker://reg.io/a:", &r, &fx->err), -1);
+}
+
+static void a_registry_outside_the_policy_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	enum sbx_image_kind kind;
+	char *res = NULL;
+
+	sbx_strv_clear(&fx->pol.registries);
+	assert_int_equal(sbx_strv_push(&fx->pol.registries, "*.example.org"), 0);
+	ok(sbx_image_resolve(&fx->pol, "docker://registry.example.org/a", &kind, &res, &fx->err), &fx->err);
+	free(res);
+	assert_int_equal(sbx_image_resolve(&fx->pol, "docker://evil.io/a", &kind, &res, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "image 'docker://evil.io/a': registry evil.io is not allowed "
+			    "(images.registries in the built-in defaults)");
+	assert_null(res);
+	assert_int_equal(sbx_image_resolve(&fx->pol, "https://evil.io/a", &kind, &res, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "image 'https://evil.io/a': unknown transport "
+			    "(use docker://... for registry images, or a path)");
 }
 
 static void an_image_outside_the_allowed_locations_is_refused(void **state)
@@ -809,14 +894,17 @@ static void a_clean_environment_keeps_only_the_passthrough_list(void **state)
 	for (size_t i = 0; i < fx->pol.env_passthrough.n; i++)
 		assert_string_equal(fx->plan.env_keep.v[i], fx->pol.env_passthrough.v[i]);
 	assert_lacks(&fx->plan.env_keep, "*");
-	assert_int_equal(fx->plan.env_set.n, 4);
-	assert_string_equal(fx->plan.env_set.v[0], DEFAULT_PATH);
+	/* The default PATH is the lowest layer (an image's PATH wins over
+	 * it); the sandbox user's identity sits above the caller's variables. */
+	assert_int_equal(fx->plan.env_base.n, 1);
+	assert_string_equal(fx->plan.env_base.v[0], DEFAULT_PATH);
+	assert_int_equal(fx->plan.env_set.n, 3);
 	snprintf(want, sizeof(want), "HOME=%s", fx->plan.home);
-	assert_string_equal(fx->plan.env_set.v[1], want);
+	assert_string_equal(fx->plan.env_set.v[0], want);
 	snprintf(want, sizeof(want), "USER=%s", fx->plan.user);
-	assert_string_equal(fx->plan.env_set.v[2], want);
+	assert_string_equal(fx->plan.env_set.v[1], want);
 	snprintf(want, sizeof(want), "LOGNAME=%s", fx->plan.user);
-	assert_string_equal(fx->plan.env_set.v[3], want);
+	assert_string_equal(fx->plan.env_set.v[2], want);
 }
 
 static void a_user_path_replaces_the_default_path(void **state)
@@ -828,6 +916,7 @@ static void a_user_path_replaces_the_default_path(void **state)
 	build_ok(fx);
 	assert_contains(&fx->plan.env_set, "PATH=/opt/app/bin:/usr/bin");
 	assert_lacks(&fx->plan.env_set, DEFAULT_PATH);
+	assert_int_equal(fx->plan.env_base.n, 0);
 }
 
 static void a_user_home_user_and_logname_win_over_the_defaults(void **state)
@@ -858,7 +947,7 @@ static void a_variable_named_like_path_keeps_the_default_path(void **state)
 	ok(sbx_request_add_env(&fx->req, "PATHX=/x", &fx->err), &fx->err);
 	build_ok(fx);
 	assert_contains(&fx->plan.env_set, "PATHX=/x");
-	assert_contains(&fx->plan.env_set, DEFAULT_PATH);
+	assert_contains(&fx->plan.env_base, DEFAULT_PATH);
 }
 
 static void user_env_names_are_kept_and_values_are_set(void **state)
@@ -884,7 +973,7 @@ static void without_a_clean_environment_everything_is_kept(void **state)
 	build_ok(fx);
 	assert_int_equal(fx->plan.env_clean, 0);
 	assert_contains(&fx->plan.env_keep, "*");
-	assert_contains(&fx->plan.env_set, DEFAULT_PATH);
+	assert_contains(&fx->plan.env_base, DEFAULT_PATH);
 }
 
 static void a_remapped_root_is_root_in_the_environment(void **state)
@@ -1127,7 +1216,10 @@ int main(void)
 		T(a_policy_refusal_comes_before_the_image_is_looked_at),
 		T(a_missing_image_is_named_with_the_reason),
 		T(an_image_below_a_file_is_named_with_the_reason),
-		T(an_image_that_is_a_regular_file_is_refused),
+		T(an_empty_image_file_is_refused),
+		T(image_kinds_are_told_by_content),
+		T(registry_references_are_parsed_as_docker_does),
+		T(a_registry_outside_the_policy_is_refused),
 		T(an_image_outside_the_allowed_locations_is_refused),
 		T(a_symlink_into_the_allowed_images_from_outside_is_resolved),
 		T(a_symlink_inside_the_allowed_images_pointing_out_is_refused),

@@ -1,0 +1,1046 @@
+/* The per-user image cache (see cache.h for the layout).
+ *
+ * Locking: each digest has a lock file, locked with fcntl OFD locks
+ * (fcntl(2) F_OFD_SETLK): they belong to the open file description, not the
+ * process, so two users of the same image in one process still conflict, and
+ * NFS carries them as POSIX locks. A user of an entry holds it shared for as
+ * long as its sandbox runs; an importer, rm and gc need it exclusive. Waiting
+ * is done by polling F_OFD_SETLK rather than F_OFD_SETLKW, so the wait has a
+ * limit and a waiter can say who it is waiting for.
+ *
+ * gc may unlink a lock file (an orphan, or a removed entry's) while holding
+ * it; whoever locked the old inode then sees it is no longer at the path and
+ * opens the new one. */
+#include "cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <nettle/sha2.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SQFS_MAGIC "hsqs"
+#define SQFS_BYTES_USED_AT 40     /* little-endian u64 in the squashfs superblock */
+#define POLL_MS 100
+#define SAY_WAITING_AFTER_MS 250  /* gc and rm hold a lock for moments: not worth a line */
+#define HOST_MAX 64               /* HOST_NAME_MAX on Linux */
+
+static const char *const layout[] = { "images", "tmp", "locks", "refs" };
+
+struct holder {
+	char host[HOST_MAX + 1];
+	long pid;
+	long long start;
+};
+
+static int fmt_path(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fmt_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int parse_key(const char *key, char hex[65])
+{
+	if (!key || strncmp(key, "sha256:", 7) != 0 || strlen(key + 7) != 64 ||
+	    !is_hex(key + 7, 64))
+		return -1;
+	memcpy(hex, key + 7, 64);
+	hex[64] = '\0';
+	return 0;
+}
+
+/* "<64 hex>" or "<64 hex>.<anything>": the digest a tmp or lock name is for. */
+static int name_hex(const char *name, char hex[65])
+{
+	if (strlen(name) < 64 || !is_hex(name, 64) || (name[64] && name[64] != '.'))
+		return -1;
+	memcpy(hex, name, 64);
+	hex[64] = '\0';
+	return 0;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	/* An early wake-up by a signal only makes the next poll sooner. */
+	nanosleep(&ts, NULL);
+}
+
+static void this_host(char host[HOST_MAX + 1])
+{
+	char name[HOST_MAX + 1] = "";
+
+	if (gethostname(name, sizeof(name) - 1) < 0 || !name[0])
+		strcpy(name, "unknown");
+	for (char *p = name; *p; p++)
+		if (*p == '/' || *p == ' ')
+			*p = '_';
+	memcpy(host, name, sizeof(name));
+}
+
+typedef int (*name_fn)(int dfd, const char *name, void *ctx);
+
+/* Call fn for each name in at/dir but "." and ".."; stops at its first error. */
+static int each_name(int at, const char *dir, name_fn fn, void *ctx)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0, saved;
+
+	fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while (rc == 0 && (errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			rc = fn(dirfd(d), de->d_name, ctx);
+	if (rc == 0 && errno)
+		rc = -1;
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
+static int rm_tree(int at, const char *name);
+
+static int rm_child(int dfd, const char *name, void *ctx)
+{
+	(void)ctx;
+	return rm_tree(dfd, name);
+}
+
+/* Remove name below at, whatever it is. */
+static int rm_tree(int at, const char *name)
+{
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	/* An import may leave directories without write permission (unpacked
+	 * layers). unlinkat said it is a directory: no symlink to follow. */
+	if (fchmodat(at, name, 0700, 0) < 0 && errno == ENOENT)
+		return 0;
+	if (each_name(at, name, rm_child, NULL) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return unlinkat(at, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int du_tree(int at, const char *name, uint64_t *total);
+
+static int du_child(int dfd, const char *name, void *total)
+{
+	return du_tree(dfd, name, total) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Allocated bytes of everything below at/name. */
+static int du_tree(int at, const char *name, uint64_t *total)
+{
+	struct stat st;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	*total += (uint64_t)st.st_blocks * 512;
+	return S_ISDIR(st.st_mode) ? each_name(at, name, du_child, total) : 0;
+}
+
+/* Create every missing directory of an absolute path. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = strdup(path);
+	int rc = -1;
+
+	if (!copy)
+		return -1;
+	for (char *p = copy + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			goto out;
+		*p = c;
+		if (!c)
+			break;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* The site's cache_dir: root's, or the user's own; shared ones sticky. */
+static int open_site_dir(const char *dir, uid_t uid, struct sbx_err *err)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && uid == 0) {
+		if (mkdir_p(dir, 0755) < 0 || chmod(dir, 01777) < 0)
+			return sbx_err_sys(err, "check images.cache_dir", "image cache '%s': create", dir);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0 && errno == ENOENT)
+		return sbx_err_set(err, 0, "an admin creates it, root-owned, mode 1777; or set images.cache_dir",
+				   "image cache '%s': missing", dir);
+	if (fd < 0)
+		return sbx_err_sys(err, "an admin makes it a root-owned directory, mode 1777",
+				   "image cache '%s'", dir);
+	if (fstat(fd, &st) < 0) {
+		sbx_err_sys(err, NULL, "image cache '%s'", dir);
+		goto bad;
+	}
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		sbx_err_set(err, 0, "its owner could read or replace your images; an admin makes it root-owned, mode 1777",
+			    "image cache '%s': owned by uid %u, another user", dir, (unsigned)st.st_uid);
+		goto bad;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		sbx_err_set(err, 0, "other users could replace your cache; an admin runs chmod 1777 on it",
+			    "image cache '%s': writable by others without the sticky bit (mode %04o)",
+			    dir, (unsigned)(st.st_mode & 07777));
+		goto bad;
+	}
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+/* The user's own cache directory at/name (shown as path): created 0700 when
+ * missing, refused when another user owns it or may enter it. */
+static int open_user_dir(int at, const char *name, const char *path, uid_t uid,
+			 struct sbx_err *err)
+{
+	struct stat st;
+	int created = mkdirat(at, name, 0700) == 0;
+	int fd;
+
+	if (!created && errno != EEXIST)
+		return sbx_err_sys(err, NULL, "image cache '%s': create", path);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return sbx_err_set(err, 0, "remove it; the cache is created again",
+				   "image cache '%s': not a directory", path);
+	if (fd < 0 || fstat(fd, &st) < 0 || (created && fchmod(fd, 0700) < 0)) {
+		sbx_err_sys(err, NULL, "image cache '%s'", path);
+		goto bad;
+	}
+	if (st.st_uid != uid) {
+		sbx_err_set(err, 0, "it must be yours, mode 0700: an admin removes it",
+			    "image cache '%s': owned by uid %u, not you (uid %u)", path,
+			    (unsigned)st.st_uid, (unsigned)uid);
+		goto bad;
+	}
+	if (st.st_mode & 077) {
+		sbx_err_set(err, 0, "run chmod 700 on it", "image cache '%s': mode %04o lets other users in",
+			    path, (unsigned)(st.st_mode & 07777));
+		goto bad;
+	}
+	return fd;
+bad:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ${XDG_CACHE_HOME:-$HOME/.cache}; relative values are ignored, as the XDG
+ * base directory spec says. */
+static char *default_base(uid_t uid, struct sbx_err *err)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *base = NULL;
+
+	if (xdg && xdg[0] == '/')
+		base = strdup(xdg);
+	else {
+		if (!home || home[0] != '/') {
+			pw = getpwuid(uid);
+			if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/') {
+				sbx_err_set(err, 0, "set HOME, or an admin sets images.cache_dir",
+					    "image cache: no home directory for uid %u", (unsigned)uid);
+				return NULL;
+			}
+			home = pw->pw_dir;
+		}
+		if (asprintf(&base, "%s/.cache", home) < 0)
+			base = NULL;
+	}
+	if (!base)
+		sbx_err_sys(err, NULL, "image cache");
+	return base;
+}
+
+static int open_root(const struct sbx_policy *pol, struct sbx_cache *c, struct sbx_err *err)
+{
+	uid_t uid = geteuid();
+	char *base = NULL, name[16];
+	int base_fd = -1, rc = -1;
+
+	snprintf(name, sizeof(name), "%u", (unsigned)uid);
+	if (pol->cache_dir && *pol->cache_dir) {
+		base = strdup(pol->cache_dir);
+		if (!base) {
+			sbx_err_sys(err, NULL, "image cache");
+			goto out;
+		}
+		for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--)
+			base[n - 1] = '\0';
+		base_fd = open_site_dir(base, uid, err);
+	} else {
+		strcpy(name, "slurm-sandbox");
+		base = default_base(uid, err);
+		if (!base)
+			goto out;
+		if (mkdir_p(base, 0700) < 0) {
+			sbx_err_sys(err, "set XDG_CACHE_HOME to a directory you can write", "image cache '%s': create", base);
+			goto out;
+		}
+		base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (base_fd < 0)
+			sbx_err_sys(err, NULL, "image cache '%s'", base);
+	}
+	if (base_fd < 0)
+		goto out;
+	if (asprintf(&c->root, "%s%s%s", base, strcmp(base, "/") ? "/" : "", name) < 0) {
+		c->root = NULL;
+		sbx_err_sys(err, NULL, "image cache");
+		goto out;
+	}
+	c->root_fd = open_user_dir(base_fd, name, c->root, uid, err);
+	rc = c->root_fd < 0 ? -1 : 0;
+out:
+	if (base_fd >= 0)
+		close(base_fd);
+	free(base);
+	return rc;
+}
+
+int sbx_cache_open(const struct sbx_policy *pol, struct sbx_cache *c, struct sbx_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->root_fd = -1;
+	c->max_size = pol->cache_max_size;
+	c->wait = pol->cache_wait;
+	if (open_root(pol, c, err) < 0)
+		goto bad;
+	for (size_t i = 0; i < sizeof(layout) / sizeof(layout[0]); i++)
+		if (mkdirat(c->root_fd, layout[i], 0700) < 0 && errno != EEXIST) {
+			sbx_err_sys(err, NULL, "image cache '%s': create %s/", c->root, layout[i]);
+			goto bad;
+		}
+	return 0;
+bad:
+	sbx_cache_close(c);
+	return -1;
+}
+
+void sbx_cache_close(struct sbx_cache *c)
+{
+	if (c->root_fd >= 0)
+		close(c->root_fd);
+	c->root_fd = -1;
+	free(c->root);
+	c->root = NULL;
+}
+
+/* 0 locked, 1 another open file description holds a conflicting lock, -1 error. */
+static int lock_try(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? 1 : -1;
+}
+
+/* Open locks/<hex> (created when missing) and lock it without waiting:
+ * 0 locked (*fdp set), 1 busy, -1 error. */
+static int lock_entry(struct sbx_cache *c, const char *hex, short type, int *fdp)
+{
+	struct stat held, now;
+	char rel[80];
+	int fd, r;
+
+	snprintf(rel, sizeof(rel), "locks/%s", hex);
+	for (int tries = 0; tries < 100; tries++) {
+		fd = openat(c->root_fd, rel, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+		r = lock_try(fd, type);
+		if (r == 0 && fstat(fd, &held) < 0)
+			r = -1;
+		if (r == 0 && fstatat(c->root_fd, rel, &now, AT_SYMLINK_NOFOLLOW) < 0)
+			r = errno == ENOENT ? 2 : -1;
+		if (r == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino) {
+			*fdp = fd;
+			return 0;
+		}
+		close(fd);
+		if (r == 1 || r < 0)
+			return r;
+		/* gc removed or replaced the file after we opened it: lock the new one. */
+	}
+	return 1;
+}
+
+/* Who holds the lock, for a waiter's message. Best effort: a waiter does
+ * without when it cannot be written. */
+static void holder_write(int fd)
+{
+	char host[HOST_MAX + 1], buf[HOST_MAX + 64];
+	int n;
+
+	this_host(host);
+	n = snprintf(buf, sizeof(buf), "%s %ld %lld\n", host, (long)getpid(), (long long)time(NULL));
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return;
+}
+
+static int holder_read(struct sbx_cache *c, const char *hex, struct holder *h)
+{
+	char rel[80], buf[HOST_MAX + 64];
+	ssize_t n;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "locks/%s", hex);
+	fd = openat(c->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%64s %ld %lld", h->host, &h->pid, &h->start) == 3 ? 0 : -1;
+}
+
+/* NULL when the entry directory rel is whole, else what is wrong with it.
+ * Checked on every use: a crash can leave a renamed entry whose data never
+ * reached the disk, and a squashfs superblock knows its own length. */
+static const char *entry_flaw(int at, const char *rel)
+{
+	unsigned char sb[SQFS_BYTES_USED_AT + 8];
+	char path[PATH_MAX];
+	struct stat st;
+	uint64_t used = 0;
+	ssize_t n;
+	int fd;
+
+	if (fmt_path(path, sizeof(path), "%s/image.sqfs", rel) < 0)
+		return "path too long";
+	fd = openat(at, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return "image.sqfs is missing";
+	n = pread(fd, sb, sizeof(sb), 0);
+	if (fstat(fd, &st) < 0)
+		n = -1;
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) || memcmp(sb, SQFS_MAGIC, 4) != 0)
+		return "image.sqfs is not a squashfs";
+	for (int i = 7; i >= 0; i--)
+		used = used << 8 | sb[SQFS_BYTES_USED_AT + i];
+	if (used == 0 || used > (uint64_t)st.st_size)
+		return "image.sqfs is truncated";
+	if (fmt_path(path, sizeof(path), "%s/config.json", rel) < 0 ||
+	    fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return "config.json is missing";
+	return NULL;
+}
+
+static int stale_child(int dfd, const char *name, void *hex)
+{
+	if (strncmp(name, hex, 64) != 0 || name[64] != '.')
+		return 0;
+	return rm_tree(dfd, name);
+}
+
+/* Remove tmp/<hex>.* : under the exclusive lock they are all dead imports. */
+static int clean_stale_tmp(struct sbx_cache *c, const char *hex)
+{
+	return each_name(c->root_fd, "tmp", stale_child, (void *)hex);
+}
+
+/* Move images/<hex> out of sight at once, then delete it at leisure: a crash
+ * midway leaves only a stale tmp dir. */
+static int drop_entry(struct sbx_cache *c, const char *hex)
+{
+	char host[HOST_MAX + 1], from[80], to[PATH_MAX];
+
+	this_host(host);
+	snprintf(from, sizeof(from), "images/%s", hex);
+	if (fmt_path(to, sizeof(to), "tmp/%s.%s.%ld.old", hex, host, (long)getpid()) < 0)
+		return -1;
+	if (renameat(c->root_fd, from, c->root_fd, to) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return rm_tree(c->root_fd, to);
+}
+
+/* Holding the lock exclusively: clear what a crash or a damaged entry left,
+ * and give the caller a fresh directory to import into. */
+static int begin_import(struct sbx_cache *c, struct sbx_cache_entry *e, const char *what,
+			struct sbx_err *err)
+{
+	char host[HOST_MAX + 1], rel[PATH_MAX];
+
+	holder_write(e->lock_fd);
+	this_host(host);
+	if (drop_entry(c, e->hex) < 0 || clean_stale_tmp(c, e->hex) < 0)
+		return sbx_err_sys(err, "remove it with sandbox-run cache rm",
+				   "image %s: clear the cache entry '%s/images/%s'", what, c->root, e->hex);
+	if (fmt_path(rel, sizeof(rel), "tmp/%s.%s.%ld", e->hex, host, (long)getpid()) < 0 ||
+	    mkdirat(c->root_fd, rel, 0700) < 0)
+		return sbx_err_sys(err, NULL, "image %s: create '%s/%s'", what, c->root, rel);
+	if (asprintf(&e->tmp, "%s/%s", c->root, rel) < 0) {
+		e->tmp = NULL;
+		return sbx_err_sys(err, NULL, "image %s", what);
+	}
+	return 0;
+}
+
+/* Record the use for gc's LRU order. Best effort: a cache on a read-only
+ * mount still serves its images. */
+static void touch_used(struct sbx_cache *c, const char *hex)
+{
+	char rel[96];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "images/%s/used", hex);
+	if (utimensat(c->root_fd, rel, NULL, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return;
+	fd = openat(c->root_fd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* 1 published and whole, 0 missing or damaged. */
+static int entry_ok(struct sbx_cache *c, const char *hex)
+{
+	char rel[80];
+
+	snprintf(rel, sizeof(rel), "images/%s", hex);
+	return faccessat(c->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       entry_flaw(c->root_fd, rel) == NULL;
+}
+
+/* Seconds since the holder started; clocks of two nodes may disagree. */
+static long long held_for(const struct holder *h)
+{
+	long long s = (long long)time(NULL) - h->start;
+
+	return s > 0 ? s : 0;
+}
+
+static int wait_timeout(struct sbx_cache *c, const char *hex, const char *what, int users,
+			long long waited_ms, struct sbx_err *err)
+{
+	struct holder h;
+	char rel[80];
+
+	snprintf(rel, sizeof(rel), "images/%s", hex);
+	if (users && faccessat(c->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return sbx_err_set(err, 0, "try again when the sandboxes using it have ended",
+				   "image %s: cache entry %.12s is damaged but in use", what, hex);
+	if (users || holder_read(c, hex, &h) < 0)
+		return sbx_err_set(err, 0, NULL,
+				   "image %s: other processes have kept the cache lock busy for %lld s; "
+				   "try again later, or an admin raises images.cache_wait",
+				   what, waited_ms / 1000);
+	return sbx_err_set(err, 0, NULL,
+			   "image %s: another import has held the cache lock for %lld s (pid %ld on %s); "
+			   "try again later, or an admin raises images.cache_wait",
+			   what, held_for(&h), h.pid, h.host);
+}
+
+static void say_waiting(struct sbx_cache *c, const char *hex, const char *what)
+{
+	struct holder h;
+
+	if (holder_read(c, hex, &h) == 0)
+		fprintf(stderr, "sandbox: waiting for another import of %s (started %lld s ago)\n",
+			what, held_for(&h));
+	else
+		fprintf(stderr, "sandbox: waiting for another import of %s\n", what);
+}
+
+int sbx_cache_acquire(struct sbx_cache *c, const char *key, const char *what, int quiet,
+		      struct sbx_cache_entry *e, struct sbx_err *err)
+{
+	long long start = mono_ms(), waited;
+	int fd = -1, r, said = quiet, users;
+
+	memset(e, 0, sizeof(*e));
+	e->lock_fd = -1;
+	what = what ? what : key ? key : "";
+	if (parse_key(key, e->hex) < 0)
+		return sbx_err_set(err, 0, "the importer must give sha256:<64 lowercase hex>",
+				   "image %s: bad cache key '%s'", what, key ? key : "");
+	for (;;) {
+		r = lock_entry(c, e->hex, F_RDLCK, &fd);
+		if (r < 0)
+			return sbx_err_sys(err, NULL, "image %s: lock '%s/locks/%s'", what, c->root, e->hex);
+		users = r == 0;
+		if (r == 0 && entry_ok(c, e->hex)) {
+			touch_used(c, e->hex);
+			if (asprintf(&e->dir, "%s/images/%s", c->root, e->hex) < 0) {
+				e->dir = NULL;
+				close(fd);
+				return sbx_err_sys(err, NULL, "image %s", what);
+			}
+			e->lock_fd = fd;
+			e->published = 1;
+			return 1;
+		}
+		/* Missing or damaged: upgrade in place, so nothing can change
+		 * between the look and the import. Other holders mean other
+		 * acquirers looking too, or a sandbox still using a damaged entry. */
+		if (r == 0 && (r = lock_try(fd, F_WRLCK)) == 0) {
+			e->lock_fd = fd;
+			if (begin_import(c, e, what, err) < 0) {
+				sbx_cache_release(e);
+				return -1;
+			}
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (r < 0)
+			return sbx_err_sys(err, NULL, "image %s: lock '%s/locks/%s'", what, c->root, e->hex);
+		waited = mono_ms() - start;
+		/* Acquirers colliding on a missing entry clear within moments,
+		 * even where the site does not wait for imports. */
+		if ((uint64_t)waited >= c->wait * 1000 && (!users || waited >= 2000))
+			return wait_timeout(c, e->hex, what, users, waited, err);
+		if (!users && !said && waited >= SAY_WAITING_AFTER_MS) {
+			say_waiting(c, e->hex, what);
+			said = 1;
+		}
+		/* Acquirers that collided back off by different amounts. */
+		nap_ms(users ? 5 + (mono_ms() ^ getpid()) % 40 : POLL_MS);
+	}
+}
+
+static int write_file(int at, const char *rel, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = openat(at, rel, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len)
+		rc = -1;
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
+}
+
+int sbx_cache_publish(struct sbx_cache *c, struct sbx_cache_entry *e, const char *source,
+		      struct sbx_err *err)
+{
+	char rel[PATH_MAX], path[PATH_MAX], to[80], *line = NULL;
+	const char *flaw, *src = source ? source : "";
+	struct sbx_err ignored;
+
+	if (e->lock_fd < 0 || !e->tmp || e->published)
+		return sbx_err_set(err, 0, "this is a bug in the importer",
+				   "image %s: publish without an import in progress", src);
+	if (fmt_path(rel, sizeof(rel), "tmp/%s", strrchr(e->tmp, '/') + 1) < 0)
+		return sbx_err_sys(err, NULL, "image %s", src);
+	flaw = entry_flaw(c->root_fd, rel);
+	if (flaw)
+		return sbx_err_set(err, 0, "this is a bug in the importer",
+				   "image %s: import into '%s': %s", src, e->tmp, flaw);
+	/* One line, whatever the reference held. */
+	if (asprintf(&line, "%.*s\n", (int)strcspn(src, "\r\n"), src) < 0) {
+		line = NULL;
+		goto sys;
+	}
+	if (fmt_path(path, sizeof(path), "%s/source", rel) < 0 ||
+	    write_file(c->root_fd, path, line) < 0 ||
+	    fmt_path(path, sizeof(path), "%s/used", rel) < 0 ||
+	    write_file(c->root_fd, path, "") < 0)
+		goto sys;
+	snprintf(to, sizeof(to), "images/%s", e->hex);
+	if (renameat(c->root_fd, rel, c->root_fd, to) < 0)
+		goto sys;
+	free(line);
+	line = NULL;
+	/* Downgrading an OFD lock is atomic: no importer or gc can slip in. */
+	if (lock_try(e->lock_fd, F_RDLCK) != 0 ||
+	    asprintf(&e->dir, "%s/%s", c->root, to) < 0) {
+		e->dir = NULL;
+		goto sys;
+	}
+	free(e->tmp);
+	e->tmp = NULL;
+	e->published = 1;
+	/* The image is in place and usable; failing to trim is not its fault. */
+	if (c->max_size)
+		sbx_cache_gc(c, c->max_size, 0, NULL, NULL, &ignored);
+	return 0;
+sys:
+	sbx_err_sys(err, NULL, "image %s: publish '%s' in the cache '%s'", src, e->hex, c->root);
+	free(line);
+	return -1;
+}
+
+void sbx_cache_release(struct sbx_cache_entry *e)
+{
+	if (e->lock_fd >= 0) {
+		/* Still under the lock, so no new import of it can have started. */
+		if (!e->published && e->tmp && rm_tree(AT_FDCWD, e->tmp) < 0) {
+			/* The next importer of this digest removes it. */
+		}
+		close(e->lock_fd);
+		e->lock_fd = -1;
+	}
+	free(e->dir);
+	free(e->tmp);
+	e->dir = e->tmp = NULL;
+}
+
+static void ref_name(const char *ref, char out[80])
+{
+	static const char digits[] = "0123456789abcdef";
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char *p = out + strlen("refs/");
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, strlen(ref), (const uint8_t *)ref);
+	sha256_digest(&ctx, sizeof(d), d);
+	strcpy(out, "refs/");
+	for (size_t i = 0; i < sizeof(d); i++) {
+		*p++ = digits[d[i] >> 4];
+		*p++ = digits[d[i] & 15];
+	}
+	*p = '\0';
+}
+
+int sbx_cache_ref_get(struct sbx_cache *c, const char *ref, char key[72])
+{
+	char rel[80], buf[80], hex[65];
+	ssize_t n;
+	int fd;
+
+	ref_name(ref, rel);
+	fd = openat(c->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_key(buf, hex) < 0)
+		return 0;
+	memcpy(key, buf, 72);
+	return 1;
+}
+
+int sbx_cache_ref_put(struct sbx_cache *c, const char *ref, const char *key, struct sbx_err *err)
+{
+	char rel[80], tmp[PATH_MAX], hex[65], line[80], host[HOST_MAX + 1];
+
+	if (parse_key(key, hex) < 0)
+		return sbx_err_set(err, 0, "the importer must give sha256:<64 lowercase hex>",
+				   "image %s: bad cache key '%s'", ref, key ? key : "");
+	ref_name(ref, rel);
+	/* Written aside and renamed, so a reader never sees half a key. */
+	this_host(host);
+	snprintf(tmp, sizeof(tmp), "refs/.%s.%s.%ld", rel + 5, host, (long)getpid());
+	snprintf(line, sizeof(line), "%s\n", key);
+	if (write_file(c->root_fd, tmp, line) < 0 ||
+	    renameat(c->root_fd, tmp, c->root_fd, rel) < 0) {
+		sbx_err_sys(err, NULL, "image %s: record it in '%s/refs'", ref, c->root);
+		unlinkat(c->root_fd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Some open file description holds locks/<hex>: a sandbox, an import or a removal. */
+static int entry_in_use(struct sbx_cache *c, const char *hex)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char rel[80];
+	int fd, busy;
+
+	snprintf(rel, sizeof(rel), "locks/%s", hex);
+	fd = openat(c->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	busy = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return busy;
+}
+
+static time_t mtime_at(int at, const char *rel, time_t fallback)
+{
+	struct stat st;
+
+	return fstatat(at, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtim.tv_sec : fallback;
+}
+
+static int item_load(struct sbx_cache *c, const char *hex, struct sbx_cache_item *it)
+{
+	char rel[80], path[96], buf[4096] = "";
+	ssize_t n;
+	int fd;
+
+	memset(it, 0, sizeof(*it));
+	memcpy(it->hex, hex, 65);
+	snprintf(rel, sizeof(rel), "images/%s", hex);
+	if (du_tree(c->root_fd, rel, &it->size) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/source", rel);
+	fd = openat(c->root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+	}
+	it->created = mtime_at(c->root_fd, path, mtime_at(c->root_fd, rel, 0));
+	snprintf(path, sizeof(path), "%s/used", rel);
+	it->last_used = mtime_at(c->root_fd, path, it->created);
+	it->in_use = entry_in_use(c, hex);
+	it->source = strdup(buf);
+	return it->source ? 0 : -1;
+}
+
+static int by_last_use(const void *a, const void *b)
+{
+	const struct sbx_cache_item *x = a, *y = b;
+
+	if (x->last_used != y->last_used)
+		return x->last_used > y->last_used ? -1 : 1;
+	return strcmp(x->hex, y->hex);
+}
+
+struct listing {
+	struct sbx_cache *c;
+	struct sbx_cache_item *v;
+	size_t n, cap;
+};
+
+static int list_child(int dfd, const char *name, void *ctx)
+{
+	struct listing *l = ctx;
+	struct sbx_cache_item *grown;
+	char hex[65];
+
+	(void)dfd;
+	if (name_hex(name, hex) < 0 || name[64])
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		grown = realloc(l->v, l->cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		l->v = grown;
+	}
+	if (item_load(l->c, hex, &l->v[l->n]) == 0) {
+		l->n++;
+		return 0;
+	}
+	free(l->v[l->n].source);
+	return errno == ENOENT ? 0 : -1;   /* ENOENT: removed meanwhile */
+}
+
+int sbx_cache_list(struct sbx_cache *c, struct sbx_cache_item **items, size_t *n,
+		   struct sbx_err *err)
+{
+	struct listing l = { .c = c };
+
+	if (each_name(c->root_fd, "images", list_child, &l) < 0) {
+		sbx_err_sys(err, NULL, "image cache '%s': list images/", c->root);
+		sbx_cache_items_free(l.v, l.n);
+		return -1;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), by_last_use);
+	*items = l.v;
+	*n = l.n;
+	return 0;
+}
+
+void sbx_cache_items_free(struct sbx_cache_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(items[i].source);
+	free(items);
+}
+
+/* 1 removed (or already gone), 0 in use, -1 error (errno). */
+static int remove_entry(struct sbx_cache *c, const char *hex)
+{
+	char rel[80];
+	int fd = -1, r = lock_entry(c, hex, F_WRLCK, &fd);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	holder_write(fd);
+	snprintf(rel, sizeof(rel), "locks/%s", hex);
+	r = drop_entry(c, hex) == 0 && unlinkat(c->root_fd, rel, 0) == 0 ? 1 : -1;
+	close(fd);
+	return r;
+}
+
+int sbx_cache_remove(struct sbx_cache *c, const char *hex_prefix, struct sbx_err *err)
+{
+	const char *p = hex_prefix ? hex_prefix : "";
+	struct sbx_cache_item *items = NULL;
+	size_t n = 0, hits = 0, len, hit = 0;
+	int rc = -1, r;
+
+	if (strncmp(p, "sha256:", 7) == 0)
+		p += 7;
+	len = strlen(p);
+	if (len < 4 || len > 64 || !is_hex(p, len))
+		return sbx_err_set(err, 0, "give at least 4 lowercase hex digits, as sandbox-run cache ls shows",
+				   "image cache: bad digest '%s'", hex_prefix ? hex_prefix : "");
+	if (sbx_cache_list(c, &items, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(items[i].hex, p, len) == 0) {
+			hits++;
+			hit = i;
+		}
+	if (hits != 1) {
+		sbx_err_set(err, 0, hits ? "give more digits" : "sandbox-run cache ls shows the images",
+			    hits ? "image cache '%s': '%s' matches %zu images" : "image cache '%s': no image matches '%s'",
+			    c->root, p, hits);
+		goto out;
+	}
+	r = remove_entry(c, items[hit].hex);
+	if (r < 0)
+		sbx_err_sys(err, NULL, "image cache '%s': remove %.12s", c->root, items[hit].hex);
+	else if (r == 0)
+		sbx_err_set(err, 0, "stop the sandboxes using it, or remove it later",
+			    "image cache '%s': %.12s is in use", c->root, items[hit].hex);
+	else
+		rc = 0;
+out:
+	sbx_cache_items_free(items, n);
+	return rc;
+}
+
+/* With the digest's lock free: remove its dead imports, and its lock file
+ * when no image is left. 0 done or busy, -1 error. */
+static int tidy(struct sbx_cache *c, const char *hex)
+{
+	char rel[80];
+	int fd = -1, r = lock_entry(c, hex, F_WRLCK, &fd);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	r = clean_stale_tmp(c, hex);
+	snprintf(rel, sizeof(rel), "images/%s", hex);
+	if (r == 0 && faccessat(c->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		snprintf(rel, sizeof(rel), "locks/%s", hex);
+		r = unlinkat(c->root_fd, rel, 0);
+	}
+	close(fd);
+	return r;
+}
+
+static int tidy_child(int dfd, const char *name, void *c)
+{
+	char hex[65];
+
+	(void)dfd;
+	return name_hex(name, hex) == 0 ? tidy(c, hex) : 0;
+}
+
+int sbx_cache_gc(struct sbx_cache *c, uint64_t max_size, uint64_t older_than, uint64_t *freed,
+		 size_t *removed, struct sbx_err *err)
+{
+	struct sbx_cache_item *items = NULL;
+	uint64_t total = 0, gone = 0;
+	size_t n = 0, count = 0;
+	time_t now = time(NULL);
+	int rc = -1, r;
+
+	if (sbx_cache_list(c, &items, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		total += items[i].size;
+	/* Oldest use first: the age rule and the size rule agree on the order. */
+	for (size_t i = n; i-- > 0;) {
+		struct sbx_cache_item *it = &items[i];
+		int old = older_than && now - it->last_used >= (time_t)older_than;
+
+		if (!old && !(max_size && total > max_size))
+			continue;
+		r = remove_entry(c, it->hex);
+		if (r < 0) {
+			sbx_err_sys(err, NULL, "image cache '%s': remove %.12s", c->root, it->hex);
+			goto out;
+		}
+		if (r == 0)
+			continue;
+		total -= it->size;
+		gone += it->size;
+		count++;
+	}
+	if (each_name(c->root_fd, "tmp", tidy_child, c) < 0 ||
+	    each_name(c->root_fd, "locks", tidy_child, c) < 0) {
+		sbx_err_sys(err, NULL, "image cache '%s': remove stale imports", c->root);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (freed)
+		*freed = gone;
+	if (removed)
+		*removed = count;
+	sbx_cache_items_free(items, n);
+	return rc;
+}

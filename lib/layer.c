@@ -1,0 +1,1195 @@
+/* The safe layer unpacker (see layer.h). Every write is relative to a
+ * directory fd that openat2(RESOLVE_IN_ROOT) resolved inside root_fd, and the
+ * final component of a name is never followed, so no archive can reach a host
+ * path. Attributes the unprivileged user cannot set (owners, setuid, ...) are
+ * kept as records and handed to mksquashfs as a pseudo file instead. */
+#include "layer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define HOSTILE "the archive is hostile or broken"
+#define MAX_DEPTH 256           /* directory levels; walks hold one fd per level */
+#define MAX_HOPS 40             /* symlinks followed while creating parents (the kernel's limit) */
+#define PSEUDO_LINE_MAX 16000   /* mksquashfs 4.5 refuses pseudo lines over 16384 bytes */
+#define OVERFLOW_ID 65534       /* ids that do not fit squashfs, as the kernel maps them */
+#define WH ".wh."
+#define WH_META ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+struct rec {
+	struct rec *next;
+	uint64_t hash;
+	uint32_t mode;          /* type | permission bits, as the archive says */
+	uint32_t uid, gid;
+	uint32_t mtime;
+	uint32_t stamp;         /* the layer that last wrote it or went through it */
+	char path[];            /* image path: no leading '/', "" is the root */
+};
+
+struct sbx_unpack_priv {
+	struct rec **buckets;
+	size_t nbuckets, nrecs;
+	uint32_t stamp;
+	int index;
+	char *what;
+	char *root_real;        /* root_fd's host path, read from /proc when needed */
+	/* The last parent resolved, as tar files list a directory's entries
+	 * together. stale: something was removed, resolve again next time. */
+	char *pc_name, *pc_real;
+	int pc_fd, pc_stale;
+	char ctx[1024];         /* "image 'R': layer N: entry 'NAME'" */
+};
+
+/* ---- records: a chained hash table (path -> attributes) ---- */
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct rec *rec_find(struct sbx_unpack_priv *p, const char *path)
+{
+	uint64_t h = hash_path(path);
+	struct rec *r;
+
+	for (r = p->buckets[h & (p->nbuckets - 1)]; r; r = r->next)
+		if (r->hash == h && strcmp(r->path, path) == 0)
+			return r;
+	return NULL;
+}
+
+static int rec_grow(struct sbx_unpack_priv *p)
+{
+	size_t n = p->nbuckets * 2, i;
+	struct rec **b = calloc(n, sizeof(*b)), *r, *next;
+
+	if (!b)
+		return -1;
+	for (i = 0; i < p->nbuckets; i++)
+		for (r = p->buckets[i]; r; r = next) {
+			next = r->next;
+			r->next = b[r->hash & (n - 1)];
+			b[r->hash & (n - 1)] = r;
+		}
+	free(p->buckets);
+	p->buckets = b;
+	p->nbuckets = n;
+	return 0;
+}
+
+/* The record of path, created as a plain directory (0755 0 0) when missing. */
+static struct rec *rec_get(struct sbx_unpack_priv *p, const char *path)
+{
+	struct rec *r = rec_find(p, path);
+	size_t len = strlen(path);
+
+	if (r)
+		return r;
+	if (p->nrecs >= p->nbuckets && rec_grow(p) < 0)
+		return NULL;
+	r = calloc(1, sizeof(*r) + len + 1);
+	if (!r)
+		return NULL;
+	memcpy(r->path, path, len + 1);
+	r->hash = hash_path(path);
+	r->mode = S_IFDIR | 0755;
+	r->next = p->buckets[r->hash & (p->nbuckets - 1)];
+	p->buckets[r->hash & (p->nbuckets - 1)] = r;
+	p->nrecs++;
+	return r;
+}
+
+static void rec_del(struct sbx_unpack_priv *p, const char *path)
+{
+	struct rec **pp = &p->buckets[hash_path(path) & (p->nbuckets - 1)], *r;
+
+	for (; (r = *pp); pp = &r->next)
+		if (strcmp(r->path, path) == 0) {
+			*pp = r->next;
+			free(r);
+			p->nrecs--;
+			return;
+		}
+}
+
+/* Stamp path and every directory above it as written by this layer, so an
+ * opaque marker keeps them (their lower-layer contents still go). */
+static int rec_stamp(struct sbx_unpack_priv *p, const char *path)
+{
+	char *buf = strdup(path), *s;
+	struct rec *r;
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	for (s = buf; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		r = rec_get(p, buf);
+		*s = '/';
+		if (!r)
+			goto out;
+		r->stamp = p->stamp;
+	}
+	if (*buf) {
+		r = rec_get(p, buf);
+		if (!r)
+			goto out;
+		r->stamp = p->stamp;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* ---- names and messages ---- */
+
+static char *join(const char *dir, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", dir, *dir && *name ? "/" : "", name) < 0)
+		return NULL;
+	return s;
+}
+
+/* Leading "/" and "./" go (absolute names land inside the root, as docker
+ * does), so do empty and "." components. Returns 1 for a ".." anywhere. */
+static int clean_name(const char *in, char **out)
+{
+	char *o = malloc(strlen(in) + 1), *w = o;
+	const char *s = in, *e;
+
+	*out = NULL;
+	if (!o)
+		return -1;
+	for (; *s; s = *e ? e + 1 : e) {
+		size_t len;
+
+		e = strchrnul(s, '/');
+		len = (size_t)(e - s);
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			free(o);
+			return 1;
+		}
+		if (len == 0 || (len == 1 && *s == '.'))
+			continue;
+		if (w != o)
+			*w++ = '/';
+		memcpy(w, s, len);
+		w += len;
+	}
+	*w = '\0';
+	*out = o;
+	return 0;
+}
+
+/* Names go into one-line messages: control bytes become \xNN. */
+static void show(const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *name && n + 8 < len; name++) {
+		unsigned char c = (unsigned char)*name;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	if (*name)
+		n += (size_t)snprintf(buf + n, len - n, "...");
+	buf[n] = '\0';
+}
+
+static void set_ctx(struct sbx_unpack *u, const char *name)
+{
+	char shown[512];
+
+	show(name, shown, sizeof(shown));
+	if (u->priv->index > 0)
+		snprintf(u->priv->ctx, sizeof(u->priv->ctx), "%s: layer %d: entry '%s'",
+			 u->what, u->priv->index, shown);
+	else
+		snprintf(u->priv->ctx, sizeof(u->priv->ctx), "%s: entry '%s'", u->what, shown);
+}
+
+static int fail(struct sbx_unpack *u, struct sbx_err *err, int errnum, const char *hint,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* "<ctx>: <reason>" for the entry at hand. */
+static int fail(struct sbx_unpack *u, struct sbx_err *err, int errnum, const char *hint,
+		const char *fmt, ...)
+{
+	char reason[SBX_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return sbx_err_set(err, errnum, hint, "%s: %s", u->priv->ctx, reason);
+}
+
+static const char *human(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)n;
+	unsigned i = 0;
+
+	while (v >= 1024.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[i]);
+	return buf;
+}
+
+/* ---- resolving directories inside the root ---- */
+
+/* An O_PATH fd of path inside the root. Symlinks are followed but ".." and
+ * absolute targets stop at root_fd (openat2 RESOLVE_IN_ROOT); the first try
+ * allows none, so *followed says whether the image path is the host one. */
+static int open_in_root(struct sbx_unpack *u, const char *path, int *followed)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+	};
+	int fd, tries = 0;
+
+	*followed = 0;
+	for (;;) {
+		fd = (int)syscall(SYS_openat2, u->root_fd, *path ? path : ".", &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		/* RESOLVE_IN_ROOT gives EAGAIN when any rename raced its ".." walk. */
+		if (errno == EAGAIN && ++tries < 128)
+			continue;
+		if (errno != ELOOP || *followed)
+			return -1;
+		*followed = 1;
+		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+		tries = 0;
+	}
+}
+
+/* Where a directory reached through symlinks really is in the image. */
+static char *image_path(struct sbx_unpack *u, int fd)
+{
+	struct sbx_unpack_priv *p = u->priv;
+	char link[64], buf[PATH_MAX];
+	size_t n;
+	ssize_t len;
+
+	if (!p->root_real) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", u->root_fd);
+		len = readlink(link, buf, sizeof(buf) - 1);
+		if (len < 0)
+			return NULL;
+		buf[len] = '\0';
+		p->root_real = strdup(strcmp(buf, "/") == 0 ? "" : buf);
+		if (!p->root_real)
+			return NULL;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, buf, sizeof(buf) - 1);
+	if (len < 0)
+		return NULL;
+	buf[len] = '\0';
+	n = strlen(p->root_real);
+	if (strncmp(buf, p->root_real, n) != 0 || (buf[n] != '/' && buf[n] != '\0')) {
+		errno = EXDEV;
+		return NULL;
+	}
+	return strdup(buf[n] ? buf + n + 1 : "");
+}
+
+/* Replace the walk's remaining components by a symlink's target, resolved
+ * where the link is ("done"), or from the root for an absolute one. */
+static char *splice_link(int dfd, const char *comp, const char *done, const char *rest)
+{
+	char target[PATH_MAX], *s;
+	ssize_t len = readlinkat(dfd, comp, target, sizeof(target) - 1);
+
+	if (len < 0)
+		return NULL;
+	target[len] = '\0';
+	if (asprintf(&s, "%s%s%s%s%s", target[0] == '/' ? "" : done,
+		     target[0] == '/' || !*done ? "" : "/", target, *rest ? "/" : "", rest) < 0)
+		return NULL;
+	return s;
+}
+
+/* Create the missing directories of path one component at a time, each
+ * resolved in the root again. A dangling symlink is walked through and its
+ * target created inside the root, so "evil -> /etc" then "evil/x" writes the
+ * image's etc/x, as docker does. Returns an O_PATH fd, -1 with errno. */
+static int make_dirs(struct sbx_unpack *u, const char *path, int *followed)
+{
+	char *todo = strdup(path), *done = strdup(""), *next = NULL, *rest, *comp;
+	int dfd = -1, fd, f, hops = 0, rc = -1, saved;
+
+	if (!todo || !done)
+		goto out;
+	dfd = open_in_root(u, "", &f);
+	if (dfd < 0)
+		goto out;
+	for (rest = todo; *rest;) {
+		comp = rest;
+		rest = strchrnul(rest, '/');
+		if (*rest)
+			*rest++ = '\0';
+		if (!*comp || strcmp(comp, ".") == 0)
+			continue;
+		free(next);
+		next = join(done, comp);
+		if (!next)
+			goto out;
+		fd = open_in_root(u, next, &f);
+		if (fd < 0 && errno == ENOENT && mkdirat(dfd, comp, 0755) == 0)
+			fd = open_in_root(u, next, &f);
+		else if (fd < 0 && errno == EEXIST) {
+			struct stat st;
+			char *spliced;
+
+			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				goto out;
+			if (!S_ISLNK(st.st_mode) || ++hops > MAX_HOPS) {
+				errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+				goto out;
+			}
+			spliced = splice_link(dfd, comp, done, rest);
+			if (!spliced)
+				goto out;
+			free(todo);
+			rest = todo = spliced;
+			free(done);
+			done = strdup("");
+			close(dfd);
+			dfd = open_in_root(u, "", &f);
+			*followed = 1;
+			if (!done || dfd < 0)
+				goto out;
+			continue;
+		}
+		if (fd < 0)
+			goto out;
+		*followed |= f;
+		close(dfd);
+		dfd = fd;
+		free(done);
+		done = next;
+		next = NULL;
+	}
+	rc = dfd;
+	dfd = -1;
+out:
+	saved = errno;
+	if (dfd >= 0)
+		close(dfd);
+	free(todo);
+	free(done);
+	free(next);
+	errno = saved;
+	return rc;
+}
+
+/* The directory path names, as an O_PATH fd and its image path. create:
+ * missing directories are made; otherwise 1 is returned for a missing one. */
+static int resolve_dir(struct sbx_unpack *u, const char *path, int create, int *fd_out,
+		       char **real_out, struct sbx_err *err)
+{
+	char shown[512];
+	int followed, fd = open_in_root(u, path, &followed);
+
+	if (fd < 0 && errno == ENOENT && create)
+		fd = make_dirs(u, path, &followed);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR) && !create)
+		return 1;
+	show(path, shown, sizeof(shown));
+	if (fd < 0 && errno == ENOSYS)
+		return fail(u, err, errno, "openat2 needs Linux 5.6 or later", "opening '%s'", shown);
+	if (fd < 0)
+		return fail(u, err, errno, HOSTILE, "directory '%s' cannot be used", shown);
+	*real_out = followed ? image_path(u, fd) : strdup(path);
+	if (!*real_out) {
+		fail(u, err, errno, "/proc must be mounted", "finding where '%s' leads", shown);
+		close(fd);
+		return -1;
+	}
+	if (rec_stamp(u->priv, *real_out) < 0) {
+		fail(u, err, ENOMEM, NULL, "recording '%s'", shown);
+		free(*real_out);
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* resolve_dir through a one-entry cache; the fd and path stay the cache's. */
+static int parent_dir(struct sbx_unpack *u, const char *path, int create, int *fd_out,
+		      const char **real_out, struct sbx_err *err)
+{
+	struct sbx_unpack_priv *p = u->priv;
+	char *name, *real;
+	int fd, rc;
+
+	if (p->pc_name && !p->pc_stale && strcmp(p->pc_name, path) == 0)
+		goto hit;
+	rc = resolve_dir(u, path, create, &fd, &real, err);
+	if (rc != 0)
+		return rc;
+	name = strdup(path);
+	if (!name) {
+		close(fd);
+		free(real);
+		return fail(u, err, ENOMEM, NULL, "resolving its directory");
+	}
+	if (p->pc_fd >= 0)
+		close(p->pc_fd);
+	free(p->pc_name);
+	free(p->pc_real);
+	p->pc_name = name;
+	p->pc_real = real;
+	p->pc_fd = fd;
+	p->pc_stale = 0;
+hit:
+	*fd_out = p->pc_fd;
+	*real_out = p->pc_real;
+	return 0;
+}
+
+/* ---- removing ---- */
+
+/* name in at and everything below it, never following a symlink; the
+ * records of what goes go too. -1 with errno. */
+static int remove_tree(struct sbx_unpack *u, int at, const char *name, const char *path, int depth)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d = NULL;
+	char *child;
+	int fd, rc = -1, saved;
+
+	u->priv->pc_stale = 1;
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(at, name, 0) < 0)
+			return -1;
+		rec_del(u->priv, path);
+		return 0;
+	}
+	if (depth >= MAX_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	if ((st.st_mode & 0700) != 0700 && fchmodat(at, name, (st.st_mode & 0777) | 0700, 0) < 0)
+		return -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		child = join(path, de->d_name);
+		if (!child || remove_tree(u, dirfd(d), de->d_name, child, depth + 1) < 0) {
+			free(child);
+			goto out;
+		}
+		free(child);
+	}
+	if (errno)
+		goto out;
+	if (unlinkat(at, name, AT_REMOVEDIR) < 0)
+		goto out;
+	rec_del(u->priv, path);
+	rc = 0;
+out:
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
+static int make_opaque(struct sbx_unpack *u, int dirfd_, const char *path, int depth);
+
+/* A child the layer wrote stays; if it is a directory, its lower-layer
+ * contents still go. */
+static int keep_child(struct sbx_unpack *u, int dirfd_, const char *name, const char *path, int depth)
+{
+	struct stat st;
+	int sub, rc, saved;
+
+	if (fstatat(dirfd_, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (depth >= MAX_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	sub = openat(dirfd_, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return -1;
+	rc = make_opaque(u, sub, path, depth);
+	saved = errno;
+	close(sub);
+	errno = saved;
+	return rc;
+}
+
+/* Children of dir (image path path) that this layer did not write go. */
+static int make_opaque(struct sbx_unpack *u, int dirfd_, const char *path, int depth)
+{
+	struct rec *r;
+	struct dirent *de;
+	DIR *d;
+	char *child;
+	int fd, rc = -1, saved, ok;
+
+	fd = openat(dirfd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		child = join(path, de->d_name);
+		if (!child)
+			goto out;
+		r = rec_find(u->priv, child);
+		if (r && r->stamp == u->priv->stamp)
+			ok = keep_child(u, dirfd(d), de->d_name, child, depth + 1) == 0;
+		else
+			ok = remove_tree(u, dirfd(d), de->d_name, child, depth + 1) == 0;
+		saved = errno;
+		free(child);
+		errno = saved;
+		if (!ok)
+			goto out;
+	}
+	rc = errno ? -1 : 0;
+out:
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
+/* ---- entries ---- */
+
+/* ".wh.NAME" removes NAME below; ".wh..wh..opq" makes the directory opaque. */
+static int whiteout(struct sbx_unpack *u, const char *parent, const char *base, struct sbx_err *err)
+{
+	const char *target = base + strlen(WH), *real;
+	char *path = NULL;
+	int pfd, rc;
+
+	if (strcmp(base, WH_OPAQUE) != 0 && strncmp(base, WH_META, strlen(WH_META)) == 0) {
+		u->skipped++;   /* aufs metadata (.wh..wh.plnk, ...): not part of the image */
+		return 0;
+	}
+	if (strcmp(base, WH_OPAQUE) != 0 && (!*target || strcmp(target, ".") == 0
+					     || strcmp(target, "..") == 0 || strchr(target, '/')))
+		return fail(u, err, 0, HOSTILE, "a whiteout that names no file");
+	u->whiteouts++;
+	rc = parent_dir(u, parent, 0, &pfd, &real, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;         /* nothing there to hide */
+	if (strcmp(base, WH_OPAQUE) == 0) {
+		if (make_opaque(u, pfd, real, 0) < 0)
+			return fail(u, err, errno, HOSTILE, "making its directory opaque");
+		return 0;
+	}
+	path = join(real, target);
+	if (!path)
+		return fail(u, err, ENOMEM, NULL, "removing what it hides");
+	rc = remove_tree(u, pfd, target, path, 0);
+	free(path);
+	if (rc < 0)
+		return fail(u, err, errno, HOSTILE, "removing what it hides");
+	return 0;
+}
+
+/* Make room for an entry: an existing non-directory goes, an existing
+ * directory stays for a directory entry (returns 1) and goes otherwise. */
+static int clear_final(struct sbx_unpack *u, int pfd, const char *base, const char *path,
+		       int keep_dir, struct sbx_err *err)
+{
+	struct stat st;
+
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(u, err, errno, NULL, "checking what is there");
+	}
+	if (S_ISDIR(st.st_mode) && keep_dir) {
+		if ((st.st_mode & 0700) != 0700 && fchmodat(pfd, base, (st.st_mode & 0777) | 0700, 0) < 0)
+			return fail(u, err, errno, NULL, "opening up the directory");
+		return 1;
+	}
+	if (remove_tree(u, pfd, base, path, 0) < 0)
+		return fail(u, err, errno, NULL, "removing what it replaces");
+	return 0;
+}
+
+static int copy_data(struct sbx_unpack *u, struct archive *a, int fd, uint64_t size, struct sbx_err *err)
+{
+	const void *buf;
+	size_t len, done;
+	la_int64_t off;
+	ssize_t n;
+	int r;
+
+	/* Blocks come with their offsets: pwrite leaves the holes of a sparse
+	 * entry unwritten, and ftruncate gives it its trailing hole. */
+	while ((r = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
+		if (r < ARCHIVE_WARN)
+			return fail(u, err, 0, HOSTILE, "reading its data: %s", archive_error_string(a));
+		if (off < 0 || (uint64_t)off > size || len > size - (uint64_t)off)
+			return fail(u, err, 0, HOSTILE, "data past its size");
+		for (done = 0; done < len; done += (size_t)n) {
+			n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+			if (n < 0 && errno == EINTR)
+				n = 0;
+			else if (n <= 0)
+				return fail(u, err, n < 0 ? errno : EIO, NULL, "writing its data");
+		}
+	}
+	if (size > 0 && ftruncate(fd, (off_t)size) < 0)
+		return fail(u, err, errno, NULL, "setting its size");
+	return 0;
+}
+
+static int check_size(struct sbx_unpack *u, uint64_t size, struct sbx_err *err)
+{
+	char shown[32];
+
+	if (u->max_size && (size > u->max_size || u->bytes > u->max_size - size))
+		return fail(u, err, 0, "images.max_unpacked_size", "the image unpacks to more than %s",
+			    human(u->max_size, shown, sizeof(shown)));
+	u->bytes += size;
+	return 0;
+}
+
+static int make_file(struct sbx_unpack *u, struct archive *a, struct archive_entry *e, int pfd,
+		     const char *base, struct sbx_err *err)
+{
+	la_int64_t sz = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	uint64_t size = sz > 0 ? (uint64_t)sz : 0;
+	mode_t mode = (archive_entry_perm(e) & 0777) | 0600;
+	int fd;
+
+	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return fail(u, err, errno, NULL, "creating it");
+	if (copy_data(u, a, fd, size, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return fail(u, err, errno, NULL, "writing its data");
+	u->files++;
+	return 0;
+}
+
+/* linkat(target, entry, 0): the target is found like any entry's parent
+ * plus a final name that is never followed. Returns the target's image path. */
+static int make_hardlink(struct sbx_unpack *u, const char *raw, int pfd, const char *base,
+			 const char *path, char **target_out, struct sbx_err *err)
+{
+	char *t = NULL, *tbase, *treal = NULL, shown[512];
+	struct stat ts, es;
+	int tfd = -1, rc = -1, r;
+
+	show(raw, shown, sizeof(shown));
+	r = clean_name(raw, &t);
+	if (r != 0) {
+		fail(u, err, r < 0 ? ENOMEM : 0, HOSTILE, "hard link to '%s': path leaves the image", shown);
+		goto out;
+	}
+	tbase = strrchr(t, '/');
+	if (tbase)
+		*tbase++ = '\0';
+	r = *t || tbase ? resolve_dir(u, tbase ? t : "", 0, &tfd, &treal, err) : 1;
+	if (r < 0)
+		goto out;
+	if (r > 0 || fstatat(tfd, tbase ? tbase : t, &ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		fail(u, err, 0, "the archive is broken: a link must come after its target",
+		     "hard link to '%s', which the image does not have", shown);
+		goto out;
+	}
+	if (S_ISDIR(ts.st_mode)) {
+		fail(u, err, 0, HOSTILE, "hard link to directory '%s'", shown);
+		goto out;
+	}
+	*target_out = join(treal, tbase ? tbase : t);
+	if (!*target_out) {
+		fail(u, err, ENOMEM, NULL, "linking");
+		goto out;
+	}
+	/* Already the same file (a link listed twice): nothing to do. */
+	if (fstatat(pfd, base, &es, AT_SYMLINK_NOFOLLOW) == 0 && es.st_dev == ts.st_dev && es.st_ino == ts.st_ino) {
+		rc = 0;
+		goto out;
+	}
+	if (clear_final(u, pfd, base, path, 0, err) < 0)
+		goto out;
+	if (linkat(tfd, tbase ? tbase : t, pfd, base, 0) < 0) {
+		fail(u, err, errno, NULL, "hard link to '%s'", shown);
+		goto out;
+	}
+	u->hardlinks++;
+	rc = 0;
+out:
+	if (tfd >= 0)
+		close(tfd);
+	free(t);
+	free(treal);
+	return rc;
+}
+
+static uint32_t clamp_id(la_int64_t id)
+{
+	return id < 0 || id >= (la_int64_t)UINT32_MAX ? OVERFLOW_ID : (uint32_t)id;
+}
+
+static int record(struct sbx_unpack *u, struct archive_entry *e, const char *path,
+		  const char *link_target, struct sbx_err *err)
+{
+	struct rec *r = rec_get(u->priv, path), *t;
+	time_t mtime = archive_entry_mtime(e);
+
+	if (!r)
+		return fail(u, err, ENOMEM, NULL, "recording its attributes");
+	t = link_target ? rec_find(u->priv, link_target) : NULL;
+	if (t) {                /* one inode: the target's attributes */
+		r->mode = t->mode;
+		r->uid = t->uid;
+		r->gid = t->gid;
+		r->mtime = t->mtime;
+	} else {
+		r->mode = (uint32_t)(archive_entry_filetype(e) | (archive_entry_perm(e) & 07777));
+		if (link_target)
+			r->mode = S_IFREG | (archive_entry_perm(e) & 07777);
+		r->uid = clamp_id(archive_entry_uid(e));
+		r->gid = clamp_id(archive_entry_gid(e));
+		r->mtime = mtime < 0 ? 0 : mtime > (time_t)UINT32_MAX ? UINT32_MAX : (uint32_t)mtime;
+	}
+	r->stamp = u->priv->stamp;
+	return 0;
+}
+
+/* Create the entry (parent resolved, base its final name) and record it. */
+static int make_entry(struct sbx_unpack *u, struct archive *a, struct archive_entry *e, int pfd,
+		      const char *base, const char *path, struct sbx_err *err)
+{
+	const char *hl = archive_entry_hardlink(e), *target;
+	mode_t type = archive_entry_filetype(e), perm = archive_entry_perm(e) & 0777;
+	char *link_target = NULL;
+	int rc = -1, kept;
+
+	if (hl || (hl = archive_entry_hardlink_utf8(e))) {
+		if (make_hardlink(u, hl, pfd, base, path, &link_target, err) < 0)
+			goto out;
+		rc = record(u, e, path, link_target, err);
+		goto out;
+	}
+	kept = clear_final(u, pfd, base, path, type == AE_IFDIR, err);
+	if (kept < 0)
+		goto out;
+	if (type == AE_IFDIR) {
+		if (!kept && mkdirat(pfd, base, perm | 0700) < 0) {
+			fail(u, err, errno, NULL, "creating it");
+			goto out;
+		}
+		u->dirs++;
+	} else if (type == AE_IFREG) {
+		if (make_file(u, a, e, pfd, base, err) < 0)
+			goto out;
+	} else if (type == AE_IFLNK) {
+		target = archive_entry_symlink(e);
+		if (!target)
+			target = archive_entry_symlink_utf8(e);
+		if (!target || !*target) {
+			fail(u, err, 0, HOSTILE, "a symlink with no target");
+			goto out;
+		}
+		if (symlinkat(target, pfd, base) < 0) {
+			fail(u, err, errno, NULL, "creating the symlink");
+			goto out;
+		}
+		u->symlinks++;
+	} else if (mkfifoat(pfd, base, perm | 0600) < 0) {
+		fail(u, err, errno, NULL, "creating the FIFO");
+		goto out;
+	}
+	rc = record(u, e, path, NULL, err);
+out:
+	free(link_target);
+	return rc;
+}
+
+static int apply_entry(struct sbx_unpack *u, struct archive *a, struct archive_entry *e,
+		       int whiteouts, struct sbx_err *err)
+{
+	const char *raw = archive_entry_pathname(e), *preal;
+	char *name = NULL, *path = NULL, *base, *s;
+	mode_t type = archive_entry_filetype(e);
+	int pfd, rc = -1, r, hardlink;
+
+	if (!raw)
+		raw = archive_entry_pathname_utf8(e);
+	set_ctx(u, raw ? raw : "");
+	if (!raw)
+		return fail(u, err, 0, HOSTILE, "an entry with no readable name");
+	hardlink = archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e);
+	r = clean_name(raw, &name);
+	if (r != 0)
+		return fail(u, err, r < 0 ? ENOMEM : 0, HOSTILE, "path leaves the image");
+	if (strchr(name, '\n')) {
+		fail(u, err, 0, "rename it: mksquashfs pseudo files cannot express it",
+		     "a name with a newline cannot be stored in the image");
+		goto out;
+	}
+	base = strrchr(name, '/');
+	if (base)
+		*base++ = '\0';
+	else
+		base = name;
+	s = base == name ? "" : name;
+	if (whiteouts && strncmp(base, WH, strlen(WH)) == 0) {
+		rc = whiteout(u, s, base, err);
+		goto out;
+	}
+	if (!hardlink && type != AE_IFDIR && type != AE_IFREG && type != AE_IFLNK && type != AE_IFIFO) {
+		u->skipped++;   /* devices, sockets: rootless cannot make them, an image must not have them */
+		rc = 0;
+		goto out;
+	}
+	if (!hardlink && type == AE_IFREG && check_size(u, archive_entry_size(e) > 0 ?
+							(uint64_t)archive_entry_size(e) : 0, err) < 0)
+		goto out;
+	if (!*base) {
+		if (type != AE_IFDIR || hardlink) {
+			fail(u, err, 0, HOSTILE, "only a directory can be the image's root");
+			goto out;
+		}
+		u->dirs++;
+		rc = record(u, e, "", NULL, err);
+		goto out;
+	}
+	if (parent_dir(u, s, 1, &pfd, &preal, err) < 0)
+		goto out;
+	path = join(preal, base);
+	if (!path) {
+		fail(u, err, ENOMEM, NULL, "recording it");
+		goto out;
+	}
+	r = 0;
+	for (s = path; *s; s++)
+		r += *s == '/';
+	if (r >= MAX_DEPTH - 1) {
+		fail(u, err, 0, HOSTILE, "nested deeper than %d directories", MAX_DEPTH - 1);
+		goto out;
+	}
+	rc = make_entry(u, a, e, pfd, base, path, err);
+out:
+	free(name);
+	free(path);
+	return rc;
+}
+
+/* ---- API ---- */
+
+int sbx_unpack_init(struct sbx_unpack *u, int root_fd, uint64_t max_size, const char *what, struct sbx_err *err)
+{
+	struct stat st;
+
+	memset(u, 0, sizeof(*u));
+	u->root_fd = -1;
+	if (fstat(root_fd, &st) < 0)
+		return sbx_err_sys(err, NULL, "%s: unpacking: checking the root directory", what);
+	if (!S_ISDIR(st.st_mode))
+		return sbx_err_set(err, ENOTDIR, NULL, "%s: unpacking: checking the root directory", what);
+	u->priv = calloc(1, sizeof(*u->priv));
+	if (!u->priv)
+		goto nomem;
+	u->priv->pc_fd = -1;
+	u->priv->nbuckets = 1 << 14;
+	u->priv->buckets = calloc(u->priv->nbuckets, sizeof(*u->priv->buckets));
+	u->priv->what = strdup(what);
+	if (!u->priv->buckets || !u->priv->what)
+		goto nomem;
+	u->root_fd = root_fd;
+	u->max_size = max_size;
+	u->what = u->priv->what;
+	return 0;
+nomem:
+	sbx_unpack_free(u);
+	return sbx_err_set(err, ENOMEM, NULL, "%s: unpacking", what);
+}
+
+int sbx_unpack_layer(struct sbx_unpack *u, const char *archive_path, int index, int whiteouts, struct sbx_err *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char layer[32] = "";
+	int fd = -1, rc = -1, r;
+
+	if (index > 0)
+		snprintf(layer, sizeof(layer), " layer %d:", index);
+	u->priv->index = index;
+	u->priv->stamp++;
+	u->priv->pc_stale = 1;
+	if (!a) {
+		sbx_err_set(err, ENOMEM, NULL, "%s:%s unpacking", u->what, layer);
+		goto out;
+	}
+	fd = open(archive_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		sbx_err_sys(err, NULL, "%s:%s cannot open '%s'", u->what, layer, archive_path);
+		goto out;
+	}
+	if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK
+	    || archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
+		sbx_err_set(err, 0, "it is not a tar archive, or it is damaged", "%s:%s '%s': %s",
+			    u->what, layer, archive_path, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+		if (r < ARCHIVE_WARN) {
+			sbx_err_set(err, 0, "it is not a tar archive, or it is damaged", "%s:%s '%s': %s",
+				    u->what, layer, archive_path, archive_error_string(a));
+			goto out;
+		}
+		if (apply_entry(u, a, e, whiteouts, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (a)
+		archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- the pseudo file ---- */
+
+struct walk {
+	struct sbx_unpack *u;
+	FILE *f;
+	char path[PATH_MAX * 2];
+	struct sbx_err *err;
+};
+
+/* mksquashfs 4.5 reads a name up to unquoted white space, '"' toggles
+ * quoting and '\' takes the next byte as it is; a line starting with '#' is a
+ * comment. So those bytes get a '\'. A newline cannot be expressed at all:
+ * lines are read with fgets and a trailing '\' joins them. */
+static int write_line(struct walk *w, const struct stat *st)
+{
+	struct sbx_unpack *u = w->u;
+	struct rec *r = rec_find(u->priv, w->path);
+	char line[PSEUDO_LINE_MAX + 64], shown[512];
+	size_t n = 0;
+	const char *s;
+	uint32_t mode = 0755, uid = 0, gid = 0;
+
+	show(w->path, shown, sizeof(shown));
+	for (s = w->path; *s && n < PSEUDO_LINE_MAX; s++) {
+		if (*s == '\n')
+			return sbx_err_set(w->err, 0, "rename it: mksquashfs pseudo files cannot express it",
+					   "%s: '%s': a name with a newline cannot be stored in the image",
+					   u->what, shown);
+		if (*s == '"' || *s == '\\' || *s == '#' || *s == ' ' || (*s >= '\t' && *s <= '\r'))
+			line[n++] = '\\';
+		line[n++] = *s;
+	}
+	if (n >= PSEUDO_LINE_MAX)
+		return sbx_err_set(w->err, 0, HOSTILE, "%s: '%s': path too long for mksquashfs", u->what, shown);
+	line[n] = '\0';
+	if (r && (r->mode & S_IFMT) == (st->st_mode & S_IFMT)) {
+		mode = r->mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID);
+		uid = r->uid;
+		gid = r->gid;
+	}
+	/* "M" (with mtime) would lose a directory's children in mksquashfs 4.5.1. */
+	if (r && !S_ISDIR(st->st_mode))
+		fprintf(w->f, "%s M %u %04o %u %u\n", line, r->mtime, mode, uid, gid);
+	else
+		fprintf(w->f, "%s m %04o %u %u\n", line, mode, uid, gid);
+	return 0;
+}
+
+/* Directories get their archive mtime on disk once nothing changes below. */
+static int set_dir_mtime(struct walk *w, int dirfd_, const char *name)
+{
+	struct rec *r = rec_find(w->u->priv, w->path);
+	struct timespec ts[2];
+	char shown[512];
+
+	if (!r || !r->mtime)
+		return 0;
+	ts[0].tv_sec = ts[1].tv_sec = r->mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (utimensat(dirfd_, name, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		show(w->path, shown, sizeof(shown));
+		return sbx_err_sys(w->err, NULL, "%s: '%s': setting its time", w->u->what, shown);
+	}
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int fd, int depth)
+{
+	size_t len = strlen(w->path), nlen;
+	struct dirent *de;
+	struct stat st;
+	char shown[512];
+	DIR *d = fdopendir(fd);
+	int rc = -1, sub;
+
+	if (!d) {
+		close(fd);
+		goto sys;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		nlen = strlen(de->d_name);
+		if (len + nlen + 2 > sizeof(w->path)) {
+			errno = ENAMETOOLONG;
+			goto sys;
+		}
+		snprintf(w->path + len, sizeof(w->path) - len, "%s%s", len ? "/" : "", de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			goto sys;
+		if (write_line(w, &st) < 0)
+			goto out;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth + 1 >= MAX_DEPTH) {
+				errno = ELOOP;
+				goto sys;
+			}
+			sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				goto sys;
+			if (walk_dir(w, sub, depth + 1) < 0)
+				goto out;
+			if (set_dir_mtime(w, dirfd(d), de->d_name) < 0)
+				goto out;
+		}
+		w->path[len] = '\0';
+	}
+	if (errno)
+		goto sys;
+	rc = 0;
+	goto out;
+sys:
+	show(w->path, shown, sizeof(shown));
+	sbx_err_sys(w->err, NULL, "%s: '%s': listing the unpacked tree", w->u->what, shown);
+out:
+	if (d)
+		closedir(d);
+	w->path[len] = '\0';
+	return rc;
+}
+
+int sbx_unpack_write_pseudo(struct sbx_unpack *u, const char *pseudo_path, struct sbx_err *err)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	int fd = -1, root = -1, rc = -1;
+
+	if (!w)
+		return sbx_err_set(err, ENOMEM, NULL, "%s: writing the pseudo file", u->what);
+	w->u = u;
+	w->err = err;
+	fd = open(pseudo_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || !(w->f = fdopen(fd, "w"))) {
+		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+		goto out;
+	}
+	fd = -1;
+	root = openat(u->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		sbx_err_sys(err, NULL, "%s: listing the unpacked tree", u->what);
+		goto out;
+	}
+	if (walk_dir(w, root, 0) < 0)
+		goto out;
+	if (fflush(w->f) != 0 || ferror(w->f)) {
+		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (w->f && fclose(w->f) != 0 && rc == 0)
+		rc = sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+	if (fd >= 0)
+		close(fd);
+	free(w);
+	return rc;
+}
+
+void sbx_unpack_root(const struct sbx_unpack *u, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	struct rec *r = u->priv ? rec_find(u->priv, "") : NULL;
+
+	*mode = r ? (r->mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) : 0755;
+	*uid = r ? r->uid : 0;
+	*gid = r ? r->gid : 0;
+}
+
+void sbx_unpack_free(struct sbx_unpack *u)
+{
+	struct sbx_unpack_priv *p = u->priv;
+	struct rec *r, *next;
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; p->buckets && i < p->nbuckets; i++)
+		for (r = p->buckets[i]; r; r = next) {
+			next = r->next;
+			free(r);
+		}
+	if (p->pc_fd >= 0)
+		close(p->pc_fd);
+	free(p->buckets);
+	free(p->pc_name);
+	free(p->pc_real);
+	free(p->root_real);
+	free(p->what);
+	free(p);
+	u->priv = NULL;
+}

@@ -1,0 +1,789 @@
+#!/usr/bin/env bats
+# Images other than a plain directory, without a registry: squashfs files
+# (mounted with squashfuse, never unpacked), rootfs tarballs, `docker save`
+# archives and OCI layouts/archives (imported once into the user's cache as a
+# squashfs), the OCI config (Env, WorkingDir, Entrypoint/Cmd), the cache's
+# life (hits, ls/rm/gc, concurrent first uses, a killed import, a corrupted
+# entry) and hostile archives (refused, or neutralised with nothing written
+# outside the cache entry).
+#
+# squashfuse runs as the test user inside its user namespace and needs
+# /dev/fuse read-writable by it. Distributions ship /dev/fuse 0666; this
+# machine has it 0600, so tests/run-all (as root) makes it 0666 before the
+# suite. Every test that mounts an image skips, saying so, when it is not.
+
+load ../lib/common
+
+setup_file() {
+	is_root && return 0
+	local bin
+	for bin in "$BUILD/sandbox-run" "$SANDBOX_HELPER" "$SBX_PROBE"; do
+		if [ ! -x "$bin" ]; then
+			echo "$bin is missing: build first (make all $BUILD/tests/sbx-probe)" >&2
+			return 1
+		fi
+	done
+	make_image "$IMG"
+	"$SBX_TESTS_LIB/mkoci.sh" all "$IMG" "$IMAGES"
+	mkdir -m 1777 "$FILE_CACHE"
+	write_default_config "$SBX_CONFIG"
+	sed -i "/^\[images\]/a cache_dir = $FILE_CACHE" "$SBX_CONFIG"
+
+	# The host directory the hostile archives aim at: in $HOME, which the
+	# sandbox does not mount, writable by the test user so an escape shows.
+	VICTIM=$(mktemp -d "$HOME/sbx-victim.XXXXXX")
+	echo "$VICTIM" >"$BATS_FILE_TMPDIR/victim"
+	echo "victim" >"$VICTIM/existing"
+	"$SBX_TESTS_LIB/hostile.py" all "$HOSTILE" --victim "$VICTIM" --base "$IMG" --probe "$SBX_PROBE"
+}
+
+teardown_file() {
+	local victim
+	victim=$(cat "$BATS_FILE_TMPDIR/victim" 2>/dev/null) || return 0
+	[ -z "$victim" ] || rm -rf "$victim"
+}
+
+IMAGES=$BATS_FILE_TMPDIR/images
+HOSTILE=$BATS_FILE_TMPDIR/hostile
+# The cache shared by the tests that do not count imports.
+FILE_CACHE=$BATS_FILE_TMPDIR/cache
+
+setup() {
+	if is_root; then
+		skip "run as an unprivileged user (tests/run-all does this)"
+	fi
+	cd "$BATS_TEST_TMPDIR"
+	VICTIM=$(cat "$BATS_FILE_TMPDIR/victim")
+	# A cache of this test's own, for the tests that count imports.
+	CACHE=$BATS_TEST_TMPDIR/cache
+}
+
+# ---------------------------------------------------------------- helpers
+
+need_fuse() {
+	[ -r /dev/fuse ] && [ -w /dev/fuse ] ||
+		skip "/dev/fuse is not read-writable by $(id -un) (squashfuse needs it; tests/run-all as root makes it 0666, as distributions ship it)"
+}
+
+# cache_policy SECTION.KEY=VALUE...: the suite's policy with this test's own
+# cache ($CACHE); prints the file's path.
+cache_policy() {
+	mkdir -p -m 1777 "$CACHE"
+	policy images.cache_dir="$CACHE" "$@"
+}
+
+import_count() {
+	grep -c '^sandbox: importing ' <<<"$1" || true
+}
+
+# The short digest of the "sandbox: imported REF as sha256:<12 hex>" line.
+imported_digest() {
+	sed -n 's/^sandbox: imported .* as sha256:\([0-9a-f]\{12\}\).*/\1/p' <<<"$1" | tail -n 1
+}
+
+assert_imports() {
+	local n
+	n=$(import_count "$stderr")
+	if [ "$n" -ne "$1" ]; then
+		echo "expected $1 \"sandbox: importing\" line(s), saw $n" >&2
+		show_run
+		return 1
+	fi
+}
+
+assert_stderr_contains() {
+	if [[ "$stderr" != *"$1"* ]]; then
+		echo "expected stderr to contain: $1" >&2
+		show_run
+		return 1
+	fi
+}
+
+# The published entries of a cache: <cache>/<uid>/images/<hex>/ with an
+# image.sqfs, one path a line.
+cache_entries() {
+	local d
+	for d in "$1/$(id -u)"/images/*/; do
+		[ -f "$d/image.sqfs" ] || continue
+		[[ "$(basename "$d")" =~ ^[0-9a-f]+$ ]] || continue
+		echo "${d%/}"
+	done
+}
+
+# What a cache holds besides its published entries and lock files: an
+# import in progress, or what a dead one left.
+cache_strays() {
+	local u=$1/$(id -u) p rel entry
+	[ -d "$u" ] || return 0
+	find "$u" -mindepth 1 | while IFS= read -r p; do
+		rel=${p#"$u"/}
+		case $rel in
+		images | *.lock) continue ;;
+		images/*)
+			entry=${rel#images/}
+			entry=${entry%%/*}
+			[[ "$entry" =~ ^[0-9a-f]+$ ]] && [ -f "$u/images/$entry/image.sqfs" ] && continue
+			;;
+		esac
+		echo "$rel"
+	done
+}
+
+# Bytes of every published entry together.
+cache_bytes() {
+	local total=0 e
+	while IFS= read -r e; do
+		[ -n "$e" ] || continue
+		total=$((total + $(du -sb "$e" | cut -f1)))
+	done < <(cache_entries "$1")
+	echo "$total"
+}
+
+# SIGKILL this test's tagged processes and all their descendants at once
+# (a daemonised child may carry no tag, but is found by its parent first).
+kill_run() {
+	local -A victims=()
+	local p stat ppid changed=1 pid
+	for pid in $(sandbox_processes | awk '{ print $1 }'); do
+		victims[$pid]=1
+	done
+	while [ "$changed" -eq 1 ]; do
+		changed=0
+		for p in /proc/[0-9]*; do
+			pid=${p#/proc/}
+			[ -z "${victims[$pid]:-}" ] || continue
+			stat=$(cat "$p/stat" 2>/dev/null) || continue
+			stat=${stat##*) }
+			ppid=$(cut -d' ' -f2 <<<"$stat")
+			if [ -n "${victims[$ppid]:-}" ]; then
+				victims[$pid]=1
+				changed=1
+			fi
+		done
+	done
+	[ "${#victims[@]}" -gt 0 ] || return 0
+	kill -KILL "${!victims[@]}" 2>/dev/null || true
+}
+
+# This user's squashfuse daemons that belong to this test: tagged, or
+# naming the image on their command line.
+squashfuse_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ -O "$p" ] || continue
+		[[ "$(cat "$p/comm" 2>/dev/null)" == squashfuse* ]] || continue
+		if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "SBX_TEST_TAG=$SBX_TEST_TAG" ||
+			tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$1"; then
+			echo "${p#/proc/}"
+		fi
+	done
+}
+
+squashfuse_running() {
+	[ -n "$(squashfuse_pids "$1")" ]
+}
+
+import_in_progress() {
+	[ -n "$(cache_strays "$CACHE")" ]
+}
+
+test_processes_alive() {
+	[ -n "$(sandbox_processes)" ]
+}
+
+not() {
+	! "$@"
+}
+
+# A squashfs of the test image plus one file with a name found nowhere else.
+make_canary_squashfs() {
+	CANARY=sbx-canary-$RANDOM$RANDOM
+	local src=$BATS_TEST_TMPDIR/canary-src
+	cp -a "$IMG" "$src"
+	echo "canary" >"$src/$CANARY"
+	SQFS=$BATS_TEST_TMPDIR/canary.sqfs
+	"$SBX_TESTS_LIB/mkoci.sh" squashfs "$src" "$SQFS"
+	rm -rf "$src"
+}
+
+# ---------------------------------------------------------------- kinds
+
+@test "a squashfs image runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/image.sqfs" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "a squashfs image is mounted, not imported: no progress line and no cache entry" {
+	need_fuse
+	make_canary_squashfs
+	run_sbx --config "$(cache_policy)" --image "$SQFS" -- cat "/$CANARY"
+	assert_success
+	assert_output "canary"
+	assert_imports 0
+	assert_equal "" "$(cache_entries "$CACHE")" "cache entries"
+}
+
+@test "a squashfs image is not unpacked anywhere on the host" {
+	need_fuse
+	make_canary_squashfs
+	run_sbx --config "$(cache_policy)" --image "$SQFS" -- cat "/$CANARY"
+	assert_success
+	run find /tmp /var/tmp "$HOME" -xdev -name "$CANARY" 2>/dev/null
+	assert_equal "" "$output" "copies of the image's files on the host"
+}
+
+@test "a squashfs image is a FUSE mount inside the sandbox" {
+	need_fuse
+	run_sbx --image "$IMAGES/image.sqfs" -- cat /proc/self/mountinfo
+	assert_success
+	assert_output_contains "fuse.squashfuse"
+}
+
+@test "the squashfuse daemon lives while the sandbox runs and ends with it" {
+	need_fuse
+	start_sbx --image "$IMAGES/image.sqfs" -- sleep 3
+	wait_for squashfuse_running "$IMAGES/image.sqfs"
+	wait_exit "$SBX_JOB"
+	assert_success
+	wait_for not squashfuse_running "$IMAGES/image.sqfs"
+}
+
+@test "a .tar.gz root filesystem runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/rootfs.tar.gz" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "a .tar.zst root filesystem runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/rootfs.tar.zst" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "a docker save archive runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/docker.tar" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "an OCI layout directory runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "an OCI archive runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci.tar" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+}
+
+@test "a file and a directory deleted by the upper layer are absent" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- sh -c \
+		'for p in /etc/sbx-delete-me /opt/sbx-delete-dir; do [ -e $p ] && echo "present: $p"; done; echo done'
+	assert_success
+	assert_output "done"
+}
+
+@test "a file added by the upper layer is present" {
+	need_fuse
+	run_sbx --image "$IMAGES/docker.tar" -- cat /etc/sbx-layer2-added
+	assert_success
+	assert_output "added by layer 2"
+}
+
+@test "import progress ends with an 'imported ... as sha256:' line" {
+	need_fuse
+	run_sbx --config "$(cache_policy)" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	assert_imports 1
+	assert_stderr_contains "sandbox: importing $IMAGES/rootfs.tar.gz"
+	[[ "${stderr_lines[-1]}" =~ ^sandbox:\ imported\ .*\ as\ sha256:[0-9a-f]{12}\ \(.*\)\ in\ .*s$ ]] || {
+		echo "the last stderr line is not the 'imported' line" >&2
+		show_run
+		false
+	}
+}
+
+# ---------------------------------------------------------------- OCI config
+
+@test "the image's Env is set inside" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	assert_success
+	assert_output "from-image"
+}
+
+@test "the image's PATH replaces the built-in PATH" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$PATH"; sbx-only-in-image'
+	assert_success
+	assert_output "/opt/sbx-imgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+only in the image"
+}
+
+@test "the sandbox user's HOME, USER and LOGNAME beat the image's" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$HOME $USER $LOGNAME"'
+	assert_success
+	assert_output "$HOME $(id -un) $(id -un)"
+}
+
+@test "a passed-through variable of the caller beats the image's Env" {
+	need_fuse
+	local conf
+	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM IMAGE_VAR")
+	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	assert_success
+	assert_output "from-caller"
+}
+
+@test "a passed-through USER of the caller beats the sandbox user's" {
+	need_fuse
+	local conf
+	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM USER")
+	USER=caller-user run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$USER"'
+	assert_success
+	assert_output "caller-user"
+}
+
+@test "--env beats a passed-through variable and the image's Env" {
+	need_fuse
+	local conf
+	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM IMAGE_VAR")
+	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" \
+		--env IMAGE_VAR=from-flag -- sh -c 'echo "$IMAGE_VAR"'
+	assert_success
+	assert_output "from-flag"
+}
+
+@test "the image's WorkingDir beats the caller's cwd" {
+	need_fuse
+	cd /etc
+	run_sbx --image "$IMAGES/oci-layered" -- pwd
+	assert_success
+	assert_output "/srv/sbx-workdir"
+}
+
+@test "--workdir beats the image's WorkingDir" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" --workdir /tmp -- pwd
+	assert_success
+	assert_output "/tmp"
+}
+
+@test "without a WorkingDir the caller's cwd is used when it exists inside" {
+	need_fuse
+	cd /etc
+	run_sbx --image "$IMAGES/rootfs.tar.gz" -- pwd
+	assert_success
+	assert_output "/etc"
+}
+
+@test "without a WorkingDir a cwd that is not in the image gives /" {
+	need_fuse
+	run_sbx --image "$IMAGES/rootfs.tar.gz" -- pwd
+	assert_success
+	assert_output "/"
+}
+
+@test "the Entrypoint is off by default" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" -- echo hello
+	assert_success
+	assert_output "hello"
+}
+
+@test "--entrypoint runs the Entrypoint with the command as its arguments" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" --entrypoint -- echo hello
+	assert_success
+	assert_output "sbx-entrypoint ran
+hello"
+}
+
+@test "--entrypoint without a command runs the Entrypoint with the image's Cmd" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" --entrypoint
+	assert_success
+	assert_output "sbx-entrypoint ran
+sbx-image-cmd ran"
+}
+
+@test "without a command the image's Cmd runs" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered"
+	assert_success
+	assert_output "sbx-image-cmd ran"
+}
+
+@test "images.entrypoint = yes runs the Entrypoint by default" {
+	need_fuse
+	run_sbx --config "$(policy images.cache_dir="$FILE_CACHE" images.entrypoint=yes)" \
+		--image "$IMAGES/oci-layered" -- echo hello
+	assert_success
+	assert_output "sbx-entrypoint ran
+hello"
+}
+
+@test "--no-entrypoint overrides images.entrypoint = yes" {
+	need_fuse
+	run_sbx --config "$(policy images.cache_dir="$FILE_CACHE" images.entrypoint=yes)" \
+		--image "$IMAGES/oci-layered" --no-entrypoint -- echo hello
+	assert_success
+	assert_output "hello"
+}
+
+# ---------------------------------------------------------------- the cache
+
+@test "the second use of an archive is a cache hit" {
+	need_fuse
+	local conf
+	conf=$(cache_policy)
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	assert_imports 1
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+	assert_imports 0
+}
+
+@test "the user's cache directory is mode 0700" {
+	need_fuse
+	run_sbx --config "$(cache_policy)" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	assert_equal 700 "$(stat -c %a "$CACHE/$(id -u)")" "mode of $CACHE/$(id -u)"
+}
+
+@test "an entry holds image.sqfs, config.json and source" {
+	need_fuse
+	run_sbx --config "$(cache_policy)" --image "$IMAGES/docker.tar" -- true
+	assert_success
+	local entry
+	entry=$(cache_entries "$CACHE")
+	[ -n "$entry" ] || { echo "no entry in $CACHE" >&2; find "$CACHE" >&2; false; }
+	assert_equal "config.json image.sqfs source" "$(cd "$entry" && ls | tr '\n' ' ' | sed 's/ $//')" "the entry's files"
+}
+
+@test "cache ls lists an imported image" {
+	need_fuse
+	local conf digest
+	conf=$(cache_policy)
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	digest=$(imported_digest "$stderr")
+	[ -n "$digest" ] || { show_run; false; }
+	run_sbx cache --config "$conf" ls
+	assert_success
+	assert_output_contains "$digest"
+}
+
+@test "cache rm removes an image and its next use imports it again" {
+	need_fuse
+	local conf digest
+	conf=$(cache_policy)
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	digest=$(imported_digest "$stderr")
+	[ -n "$digest" ] || { show_run; false; }
+	run_sbx cache --config "$conf" rm "$digest"
+	assert_success
+	run_sbx cache --config "$conf" ls
+	assert_success
+	refute_output_contains "$digest"
+	assert_equal "" "$(cache_entries "$CACHE")" "cache entries"
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
+	assert_success
+	assert_imports 1
+}
+
+@test "cache rm --all empties the cache" {
+	need_fuse
+	local conf
+	conf=$(cache_policy)
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
+	run_sbx --config "$conf" --image "$IMAGES/docker.tar" -- true
+	assert_success
+	run_sbx cache --config "$conf" rm --all
+	assert_success
+	assert_equal "" "$(cache_entries "$CACHE")" "cache entries"
+}
+
+@test "cache gc --max-size frees the cache down to the cap" {
+	need_fuse
+	local conf ref e size max=0 min=0 cap n
+	conf=$(cache_policy)
+	for ref in rootfs.tar.gz rootfs.tar.zst docker.tar; do
+		run_sbx --config "$conf" --image "$IMAGES/$ref" -- true
+		assert_success
+		sleep 1 # distinct last-use times
+	done
+	assert_equal 3 "$(cache_entries "$CACHE" | wc -l)" "entries before gc"
+	while IFS= read -r e; do
+		size=$(du -sb "$e" | cut -f1)
+		[ "$size" -gt "$max" ] && max=$size
+		{ [ "$min" -eq 0 ] || [ "$size" -lt "$min" ]; } && min=$size
+	done < <(cache_entries "$CACHE")
+	# Room for the largest entry, not for two.
+	cap=$((max + min / 2))
+	run_sbx cache --config "$conf" gc --max-size "$cap"
+	assert_success
+	n=$(cache_entries "$CACHE" | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -lt 3 ] || { echo "$n entries left after gc --max-size $cap" >&2; false; }
+	[ "$(cache_bytes "$CACHE")" -le "$cap" ] || {
+		echo "$(cache_bytes "$CACHE") bytes left after gc --max-size $cap" >&2
+		false
+	}
+}
+
+@test "16 concurrent first uses of one archive import it once and all succeed" {
+	need_fuse
+	local conf i n=0 rc failed=0
+	local -a pids=()
+	conf=$(cache_policy)
+	for i in $(seq 16); do
+		sbx --config "$conf" --image "$IMAGES/docker.tar" -- cat /etc/sbx-image-marker \
+			>"$BATS_TEST_TMPDIR/out.$i" 2>"$BATS_TEST_TMPDIR/err.$i" 3>&- &
+		pids+=($!)
+	done
+	for i in $(seq 16); do
+		rc=0
+		wait "${pids[$((i - 1))]}" || rc=$?
+		if [ "$rc" -ne 0 ] || [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" != sbx-test-image ]; then
+			echo "run $i: exit $rc, stdout: $(cat "$BATS_TEST_TMPDIR/out.$i")" >&2
+			sed 's/^/  /' "$BATS_TEST_TMPDIR/err.$i" >&2
+			failed=1
+		fi
+	done
+	n=$(cat "$BATS_TEST_TMPDIR"/err.* | grep -c '^sandbox: importing ' || true)
+	if [ "$n" -ne 1 ]; then
+		echo "expected one \"sandbox: importing\" line in all 16 runs, saw $n:" >&2
+		cat "$BATS_TEST_TMPDIR"/err.* >&2
+		failed=1
+	fi
+	[ "$failed" -eq 0 ]
+}
+
+@test "an import killed midway leaves nothing that stops the next use" {
+	need_fuse
+	local conf big=$BATS_TEST_TMPDIR/big
+	conf=$(cache_policy)
+	# Incompressible data, so the import takes long enough to be caught.
+	cp -a "$IMG" "$big"
+	head -c 96M /dev/urandom >"$big/blob"
+	"$SBX_TESTS_LIB/mkoci.sh" tarball "$big" "$BATS_TEST_TMPDIR/big.tar.zst"
+	rm -rf "$big"
+
+	start_sbx --config "$conf" --image "$BATS_TEST_TMPDIR/big.tar.zst" -- true
+	if ! wait_for import_in_progress; then
+		echo "no import in progress was seen under $CACHE" >&2
+		find "$CACHE" >&2
+		false
+	fi
+	kill_run
+	wait_exit "$SBX_JOB" || true
+	wait_for not test_processes_alive
+
+	run_sbx --config "$conf" --image "$BATS_TEST_TMPDIR/big.tar.zst" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+	assert_equal "" "$(cache_strays "$CACHE")" "what the killed import left in the cache"
+}
+
+@test "a truncated image.sqfs in the cache is imported again" {
+	need_fuse
+	local conf entry
+	conf=$(cache_policy)
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.zst" -- true
+	assert_success
+	entry=$(cache_entries "$CACHE")
+	[ -n "$entry" ] || { echo "no entry in $CACHE" >&2; false; }
+	chmod u+w "$entry/image.sqfs"
+	truncate -s 4096 "$entry/image.sqfs"
+	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.zst" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+	assert_imports 1
+}
+
+@test "sandbox-run info reports on /dev/fuse" {
+	run_sbx info
+	[[ "$output$stderr" == *"/dev/fuse"* ]] || { show_run; false; }
+}
+
+# ---------------------------------------------------------------- hostile
+
+# hostile_run CASE CMD...: run the hostile image CASE (with its own cache)
+# after recording what must not change.
+hostile_run() {
+	local ref=$HOSTILE/$1
+	shift
+	[ -e "$ref" ] || ref=$ref.tar
+	VICTIM_BEFORE=$(tree_snapshot "$VICTIM")
+	TMPDIR_BEFORE=$(find "$BATS_TEST_TMPDIR" -path "$CACHE" -prune -o -print | LC_ALL=C sort)
+	HOME_BEFORE=$(ls -A "$HOME")
+	run_sbx --config "$(cache_policy)" --image "$ref" -- "$@"
+}
+
+# Nothing outside the cache entry: the victim, the cache's parent (this
+# test's tmpdir), $HOME, and no escaped file anywhere in the cache.
+assert_nothing_escaped() {
+	assert_equal "$VICTIM_BEFORE" "$(tree_snapshot "$VICTIM")" "the victim directory"
+	assert_equal "$TMPDIR_BEFORE" \
+		"$(find "$BATS_TEST_TMPDIR" -path "$CACHE" -prune -o -print | LC_ALL=C sort)" \
+		"the cache's parent directory"
+	assert_equal "$HOME_BEFORE" "$(ls -A "$HOME")" "the entries of \$HOME"
+	local found
+	found=$(find "$CACHE" /tmp /var/tmp "$HOME" -xdev \( -name 'sbx-escape-*' -o -name sbx-pwned \
+		-o -name sbx-absolute \) 2>/dev/null)
+	assert_equal "" "$found" "escaped files"
+}
+
+# Refused with one line naming the words, or run (the neutralised image).
+assert_refused_or_ran() {
+	if [ "$status" -eq 125 ]; then
+		assert_refused "$@"
+	else
+		assert_success
+	fi
+}
+
+@test "hostile: a ../ member is refused and nothing is written outside" {
+	need_fuse
+	hostile_run dotdot true
+	assert_refused "../sbx-escape-1" "leaves the image"
+	assert_nothing_escaped
+}
+
+@test "hostile: an absolute member is refused or stays inside the image" {
+	need_fuse
+	hostile_run absolute cat "$VICTIM/sbx-absolute"
+	assert_refused_or_ran "sbx-absolute"
+	[ "$status" -eq 125 ] || assert_output "absolute"
+	assert_nothing_escaped
+}
+
+@test "hostile: a write through an absolute symlink lands inside the image" {
+	need_fuse
+	hostile_run symlink-abs cat /sbx-evil/sbx-pwned
+	assert_refused_or_ran "sbx-evil"
+	[ "$status" -eq 125 ] || assert_output "pwned through a symlink"
+	assert_nothing_escaped
+}
+
+@test "hostile: a write through a ../../.. symlink lands inside the image" {
+	need_fuse
+	hostile_run symlink-climb cat /sbx-evil/sbx-pwned
+	assert_refused_or_ran "sbx-evil"
+	[ "$status" -eq 125 ] || assert_output "pwned through a symlink"
+	assert_nothing_escaped
+}
+
+@test "hostile: a hard link climbing out of the image is refused" {
+	need_fuse
+	hostile_run hardlink true
+	assert_refused "sbx-hardlink"
+	assert_nothing_escaped
+}
+
+@test "hostile: a hard link to an absolute host path is refused" {
+	need_fuse
+	hostile_run hardlink-abs true
+	assert_refused "sbx-hardlink"
+	assert_nothing_escaped
+}
+
+@test "hostile: device nodes are left out of the image" {
+	need_fuse
+	hostile_run devices sh -c 'ls -A /sbx-dev 2>/dev/null; cat /etc/sbx-image-marker'
+	assert_success
+	assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
+
+@test "hostile: a 1 TiB sparse file is refused naming images.max_unpacked_size" {
+	need_fuse
+	hostile_run sparse true
+	assert_refused "max_unpacked_size"
+	assert_nothing_escaped
+	local used
+	used=$(du -sb "$CACHE" | cut -f1)
+	[ "$used" -lt $((64 << 20)) ] || { echo "the cache holds $used bytes after a refused import" >&2; false; }
+}
+
+@test "hostile: the setuid bits of an image file are stripped" {
+	need_fuse
+	run_sbx --image "$HOSTILE/setuid.tar" -- stat -c %a /bin/sbx-suid-probe
+	assert_success
+	if (((8#$output & 8#6000) != 0)); then
+		echo "the setuid-root probe kept its set-id bits" >&2
+		show_run
+		false
+	fi
+}
+
+@test "hostile: a setuid-root probe runs with the caller's euid" {
+	need_fuse
+	# The file it creates belongs to its effective uid.
+	run_sbx --image "$HOSTILE/setuid.tar" -- sh -c \
+		'/bin/sbx-suid-probe write /tmp/made >/dev/null && stat -c %u /tmp/made'
+	assert_success
+	assert_output "$(id -u)"
+}
+
+@test "hostile: a setuid-root probe runs with no_new_privs and no capabilities" {
+	need_fuse
+	run_sbx --image "$HOSTILE/setuid.tar" -- /bin/sbx-suid-probe status
+	assert_success
+	assert_output_contains "CapEff: 0000000000000000"
+	assert_output_contains "NoNewPrivs: 1"
+}
+
+@test "hostile: an OCI whiteout '.wh..' is refused or harmless" {
+	need_fuse
+	hostile_run oci-wh-dotdot cat /etc/sbx-image-marker
+	assert_refused_or_ran ".wh.."
+	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
+
+@test "hostile: an OCI whiteout '../.wh.existing' is refused or harmless" {
+	need_fuse
+	hostile_run oci-wh-parent cat /etc/sbx-image-marker
+	assert_refused_or_ran ".wh.existing"
+	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
+
+@test "hostile: an OCI whiteout climbing to a host file is refused or harmless" {
+	need_fuse
+	hostile_run oci-wh-climb cat /etc/sbx-image-marker
+	assert_refused_or_ran ".wh.existing"
+	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
+
+@test "hostile: an OCI whiteout through a symlinked dir deletes no host file" {
+	need_fuse
+	hostile_run oci-wh-symlink cat /etc/sbx-image-marker
+	assert_refused_or_ran "sbx-evil"
+	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
+
+@test "hostile: an opaque whiteout through a symlinked dir empties no host dir" {
+	need_fuse
+	hostile_run oci-wh-opaque cat /etc/sbx-image-marker
+	assert_refused_or_ran "sbx-evil"
+	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
+	assert_nothing_escaped
+}
