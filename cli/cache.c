@@ -4,6 +4,7 @@
  * is using are never removed. */
 #include "cache.h"          /* this file's interface (cli/) */
 #include "../lib/cache.h"   /* the cache itself: same name in lib/ */
+#include "fsutil.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -52,22 +53,9 @@ static int fail(const struct sbx_err *err)
 	return EXIT_SETUP;
 }
 
-/* 1.0K = 1024 bytes, as sbx_parse_size reads them. */
 static const char *human(uint64_t n, char buf[16])
 {
-	static const char units[] = "BKMGTPE";
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 6) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 16, "%lluB", (unsigned long long)n);
-	else
-		snprintf(buf, 16, "%.1f%c", v, units[u]);
-	return buf;
+	return sbx_human_size(n, buf, 16);
 }
 
 static const char *age(time_t now, time_t then, char buf[32])

@@ -887,6 +887,11 @@ static int apply_entry(struct sbx_unpack *u, struct archive *a, struct archive_e
 	else
 		base = name;
 	s = base == name ? "" : name;
+	if (whiteouts && (strncmp(s, WH_META, strlen(WH_META)) == 0 || strstr(s, "/" WH_META))) {
+		u->skipped++;   /* inside aufs metadata (.wh..wh.plnk/...) */
+		rc = 0;
+		goto out;
+	}
 	if (whiteouts && strncmp(base, WH, strlen(WH)) == 0) {
 		rc = whiteout(u, s, base, err);
 		goto out;

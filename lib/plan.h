@@ -23,6 +23,7 @@ struct sbx_plan {
 	enum sbx_image_kind image_kind;
 	int entrypoint;           /* run the image's Entrypoint */
 	int quiet;                /* no import progress */
+	char *mounted;            /* the squashfs image, already mounted there by root, or NULL */
 	int writable;
 	uint64_t writable_size;
 	uint64_t tmp_size;

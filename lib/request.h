@@ -41,6 +41,9 @@ struct sbx_request {
 	/* Front ends only: no import progress (the Slurm plugin shows one
 	 * stream per step, from the first node). */
 	int quiet;
+	/* Front ends only: the squashfs image, already mounted read-only
+	 * there by root (Slurm's images.kernel_squashfs). */
+	char *mounted;
 	/* cgroup v2 limits asked for (0: the policy's) */
 	uint64_t memory;
 	uint32_t cpus;           /* thousandths of a CPU */
@@ -96,7 +99,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
- * --cgroup-view, --quiet. */
+ * --cgroup-view, --quiet, --mounted DIR. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **config_out,
 				  struct sbx_err *err);

@@ -3,7 +3,8 @@
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
  *   named.c          named sandboxes: their directories and cleanup
- *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups */
+ *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
+ *   kernel-image.c   admin squashfs images mounted by the kernel, as root */
 #ifndef SBX_PLUGIN_H
 #define SBX_PLUGIN_H
 
@@ -74,6 +75,13 @@ int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err
 /* What a task used, from its cgroup: slurmd's log, and the job's stderr
  * when how ("text", "json" from SANDBOX_REPORT) asks or the OOM killer came. */
 void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how);
+
+/* kernel-image.c: as root, mount an admin's squashfs image with the
+ * kernel's driver (images.kernel_squashfs); req->mounted then names it.
+ * Anything that does not qualify is left to squashfuse. */
+struct sbx_policy;
+int sbx_kernel_image_mount(const struct sbx_policy *pol, struct sbx_request *req);
+void sbx_kernel_image_umount(void);
 
 /* named.c */
 int sbx_named_valid(const char *name, struct sbx_err *err);

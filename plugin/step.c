@@ -112,6 +112,10 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	}
 	if (load_policy(&pol, err) < 0 || sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
 		goto out;
+	if (sbx_kernel_image_mount(&pol, &sbx_plugin.req) < 0) {
+		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	/* The limits go into Slurm's task cgroups (task_post_fork); the helper
 	 * only shows the view of its own. */
 	sbx_plugin.limits.memory = sbx_plugin.req.memory ? sbx_plugin.req.memory : pol.cg_memory;
@@ -360,6 +364,7 @@ void sbx_step_task_exit(spank_t sp)
 /* slurmstepd's last word: whatever happened to the tasks, end the sandbox. */
 void sbx_step_exit(void)
 {
+	sbx_kernel_image_umount();
 	if (sbx_plugin.task_cgroups) {
 		for (uint32_t i = 0; i < sbx_plugin.local_tasks; i++)
 			free(sbx_plugin.task_cgroups[i]);

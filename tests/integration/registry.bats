@@ -76,6 +76,28 @@ assert_imports() {
 	fi
 }
 
+# A pull refused midway: exit 125, and after the progress lines of the
+# import ("sandbox: importing ..." and the like) one last "sandbox: ..." line
+# naming every word.
+assert_import_refused() {
+	local word ok=1 n=${#stderr_lines[@]} i last
+	[ "$status" -eq 125 ] || ok=0
+	[ "$n" -ge 1 ] || ok=0
+	last=${stderr_lines[$((n - 1))]:-}
+	[[ "$last" == "sandbox: "* ]] || ok=0
+	for word in "$@"; do
+		[[ "$last" == *"$word"* ]] || ok=0
+	done
+	for ((i = 0; i < n - 1; i++)); do
+		[[ "${stderr_lines[$i]}" == "sandbox: "* ]] && [ "${stderr_lines[$i]}" != "$last" ] || ok=0
+	done
+	if [ "$ok" -ne 1 ]; then
+		echo "expected exit 125, progress lines, then one \"sandbox: ...\" line naming: $*" >&2
+		show_run
+		return 1
+	fi
+}
+
 @test "an image pulled by tag runs" {
 	need_fuse
 	run_sbx --config "$(cache_policy)" --image "docker://$PLAIN_REGISTRY/sbx/layered:v1" -- cat /etc/sbx-image-marker
@@ -169,7 +191,7 @@ assert_imports() {
 @test "without credentials a registry that needs a login is refused in one line" {
 	need_fuse
 	run_sbx --config "$(cache_policy)" --image "docker://$AUTH_REGISTRY/sbx/base:v1" -- true
-	assert_refused "$AUTH_REGISTRY/sbx/base:v1" "authentication"
+	assert_import_refused "$AUTH_REGISTRY/sbx/base:v1" "authentication"
 }
 
 @test "wrong credentials are refused in one line" {
@@ -177,7 +199,7 @@ assert_imports() {
 	registry_auth_file "$BATS_TEST_TMPDIR/auth.json" sbx-user:wrong-password "$AUTH_REGISTRY"
 	REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json \
 		run_sbx --config "$(cache_policy)" --image "docker://$AUTH_REGISTRY/sbx/base:v1" -- true
-	assert_refused "$AUTH_REGISTRY/sbx/base:v1"
+	assert_import_refused "$AUTH_REGISTRY/sbx/base:v1"
 }
 
 @test "an HTTP registry not in images.insecure_registries is refused naming that key" {
@@ -203,11 +225,11 @@ assert_imports() {
 @test "a missing tag is refused with a 'not found' line" {
 	need_fuse
 	run_sbx --config "$(cache_policy)" --image "docker://$PLAIN_REGISTRY/sbx/layered:no-such-tag" -- true
-	assert_refused "sbx/layered:no-such-tag" "not found"
+	assert_import_refused "sbx/layered:no-such-tag" "not found"
 }
 
 @test "a missing repository is refused with a 'not found' line" {
 	need_fuse
 	run_sbx --config "$(cache_policy)" --image "docker://$PLAIN_REGISTRY/sbx/no-such-repo:v1" -- true
-	assert_refused "sbx/no-such-repo:v1" "not found"
+	assert_import_refused "sbx/no-such-repo:v1" "not found"
 }

@@ -131,9 +131,12 @@ canary" ] || { show; false; }
 }
 
 @test "a docker:// image runs under srun -N2 -n4, imported once for the shared cache" {
+	local before
+	before=$(cache_entries | wc -l)
 	run --separate-stderr as_user srun -N2 -n4 --sandbox-image="docker://$REGISTRY/sbx/layered:v1" \
 		sh -c 'echo "$SLURMD_NODENAME $(cat /marker)"'
 	assert_on_nodes 4 2
+	[ "$(cache_entries | wc -l)" -eq $((before + 1)) ] || { echo "expected one new cache entry:" >&2; cache_entries >&2; false; }
 	[ "$(count_lines 'sandbox: importing ' "$stderr")" -eq 1 ] || { echo "expected one import" >&2; show; false; }
 	[ "$(count_lines 'sandbox: imported ' "$stderr")" -eq 1 ] || { echo "expected one 'imported' line" >&2; show; false; }
 }
@@ -147,9 +150,10 @@ canary" ] || { show; false; }
 }
 
 @test "import progress appears once per step, not once per task" {
-	run --separate-stderr as_user srun -N1 -n4 --sandbox-image="docker://$REGISTRY/sbx/one-node:v1" cat /marker
+	# Two tasks: a node of this cluster has two CPUs.
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="docker://$REGISTRY/sbx/one-node:v1" cat /marker
 	[ "$status" -eq 0 ] || { show; false; }
-	[ "${#lines[@]}" -eq 4 ] || { show; false; }
+	[ "${#lines[@]}" -eq 2 ] || { show; false; }
 	[ "$(count_lines 'sandbox: importing ' "$stderr")" -eq 1 ] || { echo "expected one 'importing' line" >&2; show; false; }
 	[ "$(count_lines 'sandbox: imported ' "$stderr")" -eq 1 ] || { echo "expected one 'imported' line" >&2; show; false; }
 }

@@ -404,13 +404,16 @@ static void whiteouts_delete_files_and_directories(void **state)
 	unpack_ok(x, make_archive(x, "1.tar", PLAIN, (const struct ent[]){
 		F("a/f", 0644, "f"), F("a/keep", 0644, "k"), F("d/sub/x", 0644, "x"), END }), 1, 1);
 	unpack_ok(x, make_archive(x, "2.tar", PLAIN, (const struct ent[]){
-		F("a/.wh.f", 0644, ""), F(".wh.d", 0644, ""), F("a/.wh.never-there", 0644, ""), END }), 2, 1);
+		F("a/.wh.f", 0644, ""), F(".wh.d", 0644, ""), F("a/.wh.never-there", 0644, ""),
+		D(".wh..wh.plnk", 0700), F(".wh..wh.plnk/1.2", 0644, "aufs"), END }), 2, 1);
 	assert_false(exists(x, "a/f"));
 	assert_false(exists(x, "d"));
 	assert_false(exists(x, "a/.wh.f"));
 	assert_false(exists(x, ".wh.d"));
 	assert_string_equal(contents(x, "a/keep"), "k");
 	assert_int_equal(x->u.whiteouts, 3);
+	assert_int_equal(x->u.skipped, 2);      /* aufs metadata is no part of the image */
+	assert_false(exists(x, ".wh..wh.plnk"));
 	assert_null(strstr(pseudo(x), "\nd"));
 }
 

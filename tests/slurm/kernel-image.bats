@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# images.kernel_squashfs on a real local cluster: an admin's squashfs image is
+# mounted by the plugin (as root, in init_post_opt) with the kernel's
+# squashfs driver, and unmounted when the step ends; a user's squashfs, or an
+# admin directory others may write to, still goes through squashfuse.
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
+	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	export BUILD=${BUILD:-$REPO/build}
+	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	command -v mksquashfs >/dev/null || skip "mksquashfs is missing (apt-get install squashfs-tools)"
+	export SBX_USER=${SBX_TEST_USER:-sbxtest}
+	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
+	export SBX_CLUSTER=${SBX_CLUSTER:-/tmp/sbx-cluster-kimg-$$}
+	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
+	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	# Admin images: root-owned, 0755 all the way up (/tmp is 1777, so not
+	# below it).
+	export ADMIN=/var/lib/sbx-test-images-$$
+	mkdir -m 0755 "$ADMIN" "$ADMIN/open"
+	chmod 0777 "$ADMIN/open"
+	local src
+	src=$(mktemp -d)
+	BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$src/img" >/dev/null
+	echo admin-image >"$src/img/marker"
+	mksquashfs "$src/img" "$ADMIN/app.sqfs" -comp zstd -noappend -quiet -no-progress >/dev/null
+	cp "$ADMIN/app.sqfs" "$ADMIN/open/app.sqfs"
+	chmod 0644 "$ADMIN/app.sqfs" "$ADMIN/open/app.sqfs"
+	rm -rf "$src"
+	cat >>"$SBX_CLUSTER/etc/sandbox.conf" <<-CONF
+	[images]
+	kernel_squashfs = $ADMIN
+	CONF
+	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-kimg.XXXXXX)
+}
+
+teardown_file() {
+	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
+	[ -n "${ADMIN:-}" ] && rm -rf "$ADMIN"
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	return 0
+}
+
+as_user() {
+	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
+}
+
+fuse_open() {
+	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
+}
+
+@test "an admin squashfs under kernel_squashfs is mounted by the kernel during the step, and not after" {
+	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/app.sqfs" cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = admin-image ]
+	# slurmd's log names the kernel mount; no squashfuse was needed.
+	grep -q "sandbox: $ADMIN/app.sqfs mounted with the kernel's squashfs" "$SBX_CLUSTER"/log/slurmd-*.log
+	# Unmounted (and the loop device freed) when the step ended.
+	run grep -c "/run/slurm-sandbox/" /proc/self/mountinfo
+	[ "$output" = 0 ]
+}
+
+@test "while the step runs the image is a kernel squashfs mount, read-only, nosuid, nodev" {
+	as_user srun -N1 --sandbox-image="$ADMIN/app.sqfs" sleep 3 &
+	local pid=$! line=
+	for _ in $(seq 50); do
+		line=$(grep " /run/slurm-sandbox/" /proc/self/mountinfo || true)
+		[ -z "$line" ] || break
+		sleep 0.1
+	done
+	wait "$pid"
+	[[ "$line" == *" - squashfs "* ]] || { echo "mount: $line" >&2; false; }
+	[[ "$line" == *ro,nosuid,nodev* ]] || { echo "mount: $line" >&2; false; }
+}
+
+@test "an image in an admin directory others may write to goes through squashfuse, said in the log" {
+	fuse_open || skip "/dev/fuse is not read-writable by $SBX_USER (tests/run-all opens it)"
+	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/open/app.sqfs" cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = admin-image ]
+	grep -q "$ADMIN/open/app.sqfs: not mounted with the kernel's squashfs ($ADMIN/open is not owned by root and writable by root only)" \
+		"$SBX_CLUSTER"/log/slurmd-*.log
+}
+
+@test "a user's squashfs never reaches the kernel's driver" {
+	fuse_open || skip "/dev/fuse is not read-writable by $SBX_USER (tests/run-all opens it)"
+	runuser -u "$SBX_USER" -- cp "$ADMIN/app.sqfs" "$WORK/mine.sqfs"
+	run --separate-stderr as_user srun -N1 --sandbox-image="$WORK/mine.sqfs" cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = admin-image ]
+	! grep -q "$WORK/mine.sqfs mounted with the kernel" "$SBX_CLUSTER"/log/slurmd-*.log
+}
