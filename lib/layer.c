@@ -2,8 +2,10 @@
  * directory fd that openat2(RESOLVE_IN_ROOT) resolved inside root_fd, and the
  * final component of a name is never followed, so no archive can reach a host
  * path. Attributes the unprivileged user cannot set (owners, setuid, ...) are
- * kept as records and handed to mksquashfs as a pseudo file instead. */
+ * kept as records and handed to mksquashfs as a pseudo file instead (both in
+ * layer-pseudo.c). */
 #include "layer.h"
+#include "layer-internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,146 +22,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define HOSTILE "the archive is hostile or broken"
-#define MAX_DEPTH 256           /* directory levels; walks hold one fd per level */
 #define MAX_HOPS 40             /* symlinks followed while creating parents (the kernel's limit) */
-#define PSEUDO_LINE_MAX 16000   /* mksquashfs 4.5 refuses pseudo lines over 16384 bytes */
 #define OVERFLOW_ID 65534       /* ids that do not fit squashfs, as the kernel maps them */
 #define WH ".wh."
 #define WH_META ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
-
-struct rec {
-	struct rec *next;
-	uint64_t hash;
-	uint32_t mode;          /* type | permission bits, as the archive says */
-	uint32_t uid, gid;
-	uint32_t mtime;
-	uint32_t stamp;         /* the layer that last wrote it or went through it */
-	char path[];            /* image path: no leading '/', "" is the root */
-};
-
-struct sbx_unpack_priv {
-	struct rec **buckets;
-	size_t nbuckets, nrecs;
-	uint32_t stamp;
-	int index;
-	char *what;
-	char *root_real;        /* root_fd's host path, read from /proc when needed */
-	/* The last parent resolved, as tar files list a directory's entries
-	 * together. stale: something was removed, resolve again next time. */
-	char *pc_name, *pc_real;
-	int pc_fd, pc_stale;
-	char ctx[1024];         /* "image 'R': layer N: entry 'NAME'" */
-};
-
-/* ---- records: a chained hash table (path -> attributes) ---- */
-
-static uint64_t hash_path(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static struct rec *rec_find(struct sbx_unpack_priv *p, const char *path)
-{
-	uint64_t h = hash_path(path);
-	struct rec *r;
-
-	for (r = p->buckets[h & (p->nbuckets - 1)]; r; r = r->next)
-		if (r->hash == h && strcmp(r->path, path) == 0)
-			return r;
-	return NULL;
-}
-
-static int rec_grow(struct sbx_unpack_priv *p)
-{
-	size_t n = p->nbuckets * 2, i;
-	struct rec **b = calloc(n, sizeof(*b)), *r, *next;
-
-	if (!b)
-		return -1;
-	for (i = 0; i < p->nbuckets; i++)
-		for (r = p->buckets[i]; r; r = next) {
-			next = r->next;
-			r->next = b[r->hash & (n - 1)];
-			b[r->hash & (n - 1)] = r;
-		}
-	free(p->buckets);
-	p->buckets = b;
-	p->nbuckets = n;
-	return 0;
-}
-
-/* The record of path, created as a plain directory (0755 0 0) when missing. */
-static struct rec *rec_get(struct sbx_unpack_priv *p, const char *path)
-{
-	struct rec *r = rec_find(p, path);
-	size_t len = strlen(path);
-
-	if (r)
-		return r;
-	if (p->nrecs >= p->nbuckets && rec_grow(p) < 0)
-		return NULL;
-	r = calloc(1, sizeof(*r) + len + 1);
-	if (!r)
-		return NULL;
-	memcpy(r->path, path, len + 1);
-	r->hash = hash_path(path);
-	r->mode = S_IFDIR | 0755;
-	r->next = p->buckets[r->hash & (p->nbuckets - 1)];
-	p->buckets[r->hash & (p->nbuckets - 1)] = r;
-	p->nrecs++;
-	return r;
-}
-
-static void rec_del(struct sbx_unpack_priv *p, const char *path)
-{
-	struct rec **pp = &p->buckets[hash_path(path) & (p->nbuckets - 1)], *r;
-
-	for (; (r = *pp); pp = &r->next)
-		if (strcmp(r->path, path) == 0) {
-			*pp = r->next;
-			free(r);
-			p->nrecs--;
-			return;
-		}
-}
-
-/* Stamp path and every directory above it as written by this layer, so an
- * opaque marker keeps them (their lower-layer contents still go). */
-static int rec_stamp(struct sbx_unpack_priv *p, const char *path)
-{
-	char *buf = strdup(path), *s;
-	struct rec *r;
-	int rc = -1;
-
-	if (!buf)
-		return -1;
-	for (s = buf; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		r = rec_get(p, buf);
-		*s = '/';
-		if (!r)
-			goto out;
-		r->stamp = p->stamp;
-	}
-	if (*buf) {
-		r = rec_get(p, buf);
-		if (!r)
-			goto out;
-		r->stamp = p->stamp;
-	}
-	rc = 0;
-out:
-	free(buf);
-	return rc;
-}
 
 /* ---- names and messages ---- */
 
@@ -204,7 +71,7 @@ static int clean_name(const char *in, char **out)
 }
 
 /* Names go into one-line messages: control bytes become \xNN. */
-static void show(const char *name, char *buf, size_t len)
+void sbx_layer_show(const char *name, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -225,7 +92,7 @@ static void set_ctx(struct sbx_unpack *u, const char *name)
 {
 	char shown[512];
 
-	show(name, shown, sizeof(shown));
+	sbx_layer_show(name, shown, sizeof(shown));
 	if (u->priv->index > 0)
 		snprintf(u->priv->ctx, sizeof(u->priv->ctx), "%s: layer %d: entry '%s'",
 			 u->what, u->priv->index, shown);
@@ -428,7 +295,7 @@ static int resolve_dir(struct sbx_unpack *u, const char *path, int create, int *
 		fd = make_dirs(u, path, &followed);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR) && !create)
 		return 1;
-	show(path, shown, sizeof(shown));
+	sbx_layer_show(path, shown, sizeof(shown));
 	if (fd < 0 && errno == ENOSYS)
 		return fail(u, err, errno, "openat2 needs Linux 5.6 or later", "opening '%s'", shown);
 	if (fd < 0)
@@ -439,7 +306,7 @@ static int resolve_dir(struct sbx_unpack *u, const char *path, int create, int *
 		close(fd);
 		return -1;
 	}
-	if (rec_stamp(u->priv, *real_out) < 0) {
+	if (sbx_layer_rec_stamp(u->priv, *real_out) < 0) {
 		fail(u, err, ENOMEM, NULL, "recording '%s'", shown);
 		free(*real_out);
 		close(fd);
@@ -500,7 +367,7 @@ static int remove_tree(struct sbx_unpack *u, int at, const char *name, const cha
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(at, name, 0) < 0)
 			return -1;
-		rec_del(u->priv, path);
+		sbx_layer_rec_del(u->priv, path);
 		return 0;
 	}
 	if (depth >= MAX_DEPTH) {
@@ -529,7 +396,7 @@ static int remove_tree(struct sbx_unpack *u, int at, const char *name, const cha
 		goto out;
 	if (unlinkat(at, name, AT_REMOVEDIR) < 0)
 		goto out;
-	rec_del(u->priv, path);
+	sbx_layer_rec_del(u->priv, path);
 	rc = 0;
 out:
 	saved = errno;
@@ -586,7 +453,7 @@ static int make_opaque(struct sbx_unpack *u, int dirfd_, const char *path, int d
 		child = join(path, de->d_name);
 		if (!child)
 			goto out;
-		r = rec_find(u->priv, child);
+		r = sbx_layer_rec_find(u->priv, child);
 		if (r && r->stamp == u->priv->stamp)
 			ok = keep_child(u, dirfd(d), de->d_name, child, depth + 1) == 0;
 		else
@@ -731,7 +598,7 @@ static int make_hardlink(struct sbx_unpack *u, const char *raw, int pfd, const c
 	struct stat ts, es;
 	int tfd = -1, rc = -1, r;
 
-	show(raw, shown, sizeof(shown));
+	sbx_layer_show(raw, shown, sizeof(shown));
 	r = clean_name(raw, &t);
 	if (r != 0) {
 		fail(u, err, r < 0 ? ENOMEM : 0, HOSTILE, "hard link to '%s': path leaves the image", shown);
@@ -786,12 +653,12 @@ static uint32_t clamp_id(la_int64_t id)
 static int record(struct sbx_unpack *u, struct archive_entry *e, const char *path,
 		  const char *link_target, struct sbx_err *err)
 {
-	struct rec *r = rec_get(u->priv, path), *t;
+	struct rec *r = sbx_layer_rec_get(u->priv, path), *t;
 	time_t mtime = archive_entry_mtime(e);
 
 	if (!r)
 		return fail(u, err, ENOMEM, NULL, "recording its attributes");
-	t = link_target ? rec_find(u->priv, link_target) : NULL;
+	t = link_target ? sbx_layer_rec_find(u->priv, link_target) : NULL;
 	if (t) {                /* one inode: the target's attributes */
 		r->mode = t->mode;
 		r->uid = t->uid;
@@ -950,10 +817,8 @@ int sbx_unpack_init(struct sbx_unpack *u, int root_fd, uint64_t max_size, const 
 	if (!u->priv)
 		goto nomem;
 	u->priv->pc_fd = -1;
-	u->priv->nbuckets = 1 << 14;
-	u->priv->buckets = calloc(u->priv->nbuckets, sizeof(*u->priv->buckets));
 	u->priv->what = strdup(what);
-	if (!u->priv->buckets || !u->priv->what)
+	if (sbx_layer_recs_init(u->priv) < 0 || !u->priv->what)
 		goto nomem;
 	u->root_fd = root_fd;
 	u->max_size = max_size;
@@ -1009,188 +874,15 @@ out:
 	return rc;
 }
 
-/* ---- the pseudo file ---- */
-
-struct walk {
-	struct sbx_unpack *u;
-	FILE *f;
-	char path[PATH_MAX * 2];
-	struct sbx_err *err;
-};
-
-/* mksquashfs 4.5 reads a name up to unquoted white space, '"' toggles
- * quoting and '\' takes the next byte as it is; a line starting with '#' is a
- * comment. So those bytes get a '\'. A newline cannot be expressed at all:
- * lines are read with fgets and a trailing '\' joins them. */
-static int write_line(struct walk *w, const struct stat *st)
-{
-	struct sbx_unpack *u = w->u;
-	struct rec *r = rec_find(u->priv, w->path);
-	char line[PSEUDO_LINE_MAX + 64], shown[512];
-	size_t n = 0;
-	const char *s;
-	uint32_t mode = 0755, uid = 0, gid = 0;
-
-	show(w->path, shown, sizeof(shown));
-	for (s = w->path; *s && n < PSEUDO_LINE_MAX; s++) {
-		if (*s == '\n')
-			return sbx_err_set(w->err, 0, "rename it: mksquashfs pseudo files cannot express it",
-					   "%s: '%s': a name with a newline cannot be stored in the image",
-					   u->what, shown);
-		if (*s == '"' || *s == '\\' || *s == '#' || *s == ' ' || (*s >= '\t' && *s <= '\r'))
-			line[n++] = '\\';
-		line[n++] = *s;
-	}
-	if (n >= PSEUDO_LINE_MAX)
-		return sbx_err_set(w->err, 0, HOSTILE, "%s: '%s': path too long for mksquashfs", u->what, shown);
-	line[n] = '\0';
-	if (r && (r->mode & S_IFMT) == (st->st_mode & S_IFMT)) {
-		mode = r->mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID);
-		uid = r->uid;
-		gid = r->gid;
-	}
-	/* "M" (with mtime) would lose a directory's children in mksquashfs 4.5.1. */
-	if (r && !S_ISDIR(st->st_mode))
-		fprintf(w->f, "%s M %u %04o %u %u\n", line, r->mtime, mode, uid, gid);
-	else
-		fprintf(w->f, "%s m %04o %u %u\n", line, mode, uid, gid);
-	return 0;
-}
-
-/* Directories get their archive mtime on disk once nothing changes below. */
-static int set_dir_mtime(struct walk *w, int dirfd_, const char *name)
-{
-	struct rec *r = rec_find(w->u->priv, w->path);
-	struct timespec ts[2];
-	char shown[512];
-
-	if (!r || !r->mtime)
-		return 0;
-	ts[0].tv_sec = ts[1].tv_sec = r->mtime;
-	ts[0].tv_nsec = ts[1].tv_nsec = 0;
-	if (utimensat(dirfd_, name, ts, AT_SYMLINK_NOFOLLOW) < 0) {
-		show(w->path, shown, sizeof(shown));
-		return sbx_err_sys(w->err, NULL, "%s: '%s': setting its time", w->u->what, shown);
-	}
-	return 0;
-}
-
-static int walk_dir(struct walk *w, int fd, int depth)
-{
-	size_t len = strlen(w->path), nlen;
-	struct dirent *de;
-	struct stat st;
-	char shown[512];
-	DIR *d = fdopendir(fd);
-	int rc = -1, sub;
-
-	if (!d) {
-		close(fd);
-		goto sys;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		nlen = strlen(de->d_name);
-		if (len + nlen + 2 > sizeof(w->path)) {
-			errno = ENAMETOOLONG;
-			goto sys;
-		}
-		snprintf(w->path + len, sizeof(w->path) - len, "%s%s", len ? "/" : "", de->d_name);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			goto sys;
-		if (write_line(w, &st) < 0)
-			goto out;
-		if (S_ISDIR(st.st_mode)) {
-			if (depth + 1 >= MAX_DEPTH) {
-				errno = ELOOP;
-				goto sys;
-			}
-			sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				goto sys;
-			if (walk_dir(w, sub, depth + 1) < 0)
-				goto out;
-			if (set_dir_mtime(w, dirfd(d), de->d_name) < 0)
-				goto out;
-		}
-		w->path[len] = '\0';
-	}
-	if (errno)
-		goto sys;
-	rc = 0;
-	goto out;
-sys:
-	show(w->path, shown, sizeof(shown));
-	sbx_err_sys(w->err, NULL, "%s: '%s': listing the unpacked tree", w->u->what, shown);
-out:
-	if (d)
-		closedir(d);
-	w->path[len] = '\0';
-	return rc;
-}
-
-int sbx_unpack_write_pseudo(struct sbx_unpack *u, const char *pseudo_path, struct sbx_err *err)
-{
-	struct walk *w = calloc(1, sizeof(*w));
-	int fd = -1, root = -1, rc = -1;
-
-	if (!w)
-		return sbx_err_set(err, ENOMEM, NULL, "%s: writing the pseudo file", u->what);
-	w->u = u;
-	w->err = err;
-	fd = open(pseudo_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || !(w->f = fdopen(fd, "w"))) {
-		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
-		goto out;
-	}
-	fd = -1;
-	root = openat(u->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0) {
-		sbx_err_sys(err, NULL, "%s: listing the unpacked tree", u->what);
-		goto out;
-	}
-	if (walk_dir(w, root, 0) < 0)
-		goto out;
-	if (fflush(w->f) != 0 || ferror(w->f)) {
-		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (w->f && fclose(w->f) != 0 && rc == 0)
-		rc = sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
-	if (fd >= 0)
-		close(fd);
-	free(w);
-	return rc;
-}
-
-void sbx_unpack_root(const struct sbx_unpack *u, mode_t *mode, uid_t *uid, gid_t *gid)
-{
-	struct rec *r = u->priv ? rec_find(u->priv, "") : NULL;
-
-	*mode = r ? (r->mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) : 0755;
-	*uid = r ? r->uid : 0;
-	*gid = r ? r->gid : 0;
-}
-
 void sbx_unpack_free(struct sbx_unpack *u)
 {
 	struct sbx_unpack_priv *p = u->priv;
-	struct rec *r, *next;
-	size_t i;
 
 	if (!p)
 		return;
-	for (i = 0; p->buckets && i < p->nbuckets; i++)
-		for (r = p->buckets[i]; r; r = next) {
-			next = r->next;
-			free(r);
-		}
+	sbx_layer_recs_free(p);
 	if (p->pc_fd >= 0)
 		close(p->pc_fd);
-	free(p->buckets);
 	free(p->pc_name);
 	free(p->pc_real);
 	free(p->root_real);

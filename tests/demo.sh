@@ -22,6 +22,24 @@ run_as env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" --image "
 	echo "root is read-only: $(touch /x 2>&1 || true)"
 	grep -E "CapEff|NoNewPrivs|Seccomp:" /proc/self/status | tr "\n\t" "  "; echo'
 
+# The same image as a tarball: imported once into a throw-away cache as a
+# squashfs (mounted with squashfuse, which needs /dev/fuse open to users).
+if run_as test -r /dev/fuse -a -w /dev/fuse && command -v squashfuse >/dev/null; then
+	run_as tar -C "$work/image" -czf "$work/image.tar.gz" .
+	run_as mkdir -m 0755 "$work/cache"
+	printf '[images]\ncache_dir = %s/cache\n' "$work" | run_as tee "$work/demo.conf" >/dev/null
+	echo
+	echo "== sandbox-run --image $work/image.tar.gz   (twice: an import, then a cache hit)"
+	for _ in 1 2; do
+		run_as env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" --config "$work/demo.conf" \
+			--image "$work/image.tar.gz" -- sh -c 'echo "inside: $(busybox | head -n 1)"'
+	done
+	run_as env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" cache --config "$work/demo.conf" ls
+else
+	echo
+	echo "(skipping the tarball demo: /dev/fuse is not open to $user or squashfuse is missing; see sandbox-run info)"
+fi
+
 if [ "$(id -u)" -eq 0 ] && [ -x "$repo/tests/slurm/demo.sh" ]; then
 	echo
 	BUILD="$BUILD" "$repo/tests/slurm/demo.sh"

@@ -1,0 +1,312 @@
+/* The records of what the archives said (path -> mode/uid/gid/mtime) and the
+ * mksquashfs pseudo file written from them: the unprivileged unpacker cannot
+ * set owners or setuid bits on disk, so mksquashfs sets them in the image. */
+#include "layer.h"
+#include "layer-internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PSEUDO_LINE_MAX 16000   /* mksquashfs 4.5 refuses pseudo lines over 16384 bytes */
+
+/* ---- records: a chained hash table (path -> attributes) ---- */
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+struct rec *sbx_layer_rec_find(struct sbx_unpack_priv *p, const char *path)
+{
+	uint64_t h = hash_path(path);
+	struct rec *r;
+
+	for (r = p->buckets[h & (p->nbuckets - 1)]; r; r = r->next)
+		if (r->hash == h && strcmp(r->path, path) == 0)
+			return r;
+	return NULL;
+}
+
+static int rec_grow(struct sbx_unpack_priv *p)
+{
+	size_t n = p->nbuckets * 2, i;
+	struct rec **b = calloc(n, sizeof(*b)), *r, *next;
+
+	if (!b)
+		return -1;
+	for (i = 0; i < p->nbuckets; i++)
+		for (r = p->buckets[i]; r; r = next) {
+			next = r->next;
+			r->next = b[r->hash & (n - 1)];
+			b[r->hash & (n - 1)] = r;
+		}
+	free(p->buckets);
+	p->buckets = b;
+	p->nbuckets = n;
+	return 0;
+}
+
+/* The record of path, created as a plain directory (0755 0 0) when missing. */
+struct rec *sbx_layer_rec_get(struct sbx_unpack_priv *p, const char *path)
+{
+	struct rec *r = sbx_layer_rec_find(p, path);
+	size_t len = strlen(path);
+
+	if (r)
+		return r;
+	if (p->nrecs >= p->nbuckets && rec_grow(p) < 0)
+		return NULL;
+	r = calloc(1, sizeof(*r) + len + 1);
+	if (!r)
+		return NULL;
+	memcpy(r->path, path, len + 1);
+	r->hash = hash_path(path);
+	r->mode = S_IFDIR | 0755;
+	r->next = p->buckets[r->hash & (p->nbuckets - 1)];
+	p->buckets[r->hash & (p->nbuckets - 1)] = r;
+	p->nrecs++;
+	return r;
+}
+
+void sbx_layer_rec_del(struct sbx_unpack_priv *p, const char *path)
+{
+	struct rec **pp = &p->buckets[hash_path(path) & (p->nbuckets - 1)], *r;
+
+	for (; (r = *pp); pp = &r->next)
+		if (strcmp(r->path, path) == 0) {
+			*pp = r->next;
+			free(r);
+			p->nrecs--;
+			return;
+		}
+}
+
+/* Stamp path and every directory above it as written by this layer, so an
+ * opaque marker keeps them (their lower-layer contents still go). */
+int sbx_layer_rec_stamp(struct sbx_unpack_priv *p, const char *path)
+{
+	char *buf = strdup(path), *s;
+	struct rec *r;
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	for (s = buf; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		r = sbx_layer_rec_get(p, buf);
+		*s = '/';
+		if (!r)
+			goto out;
+		r->stamp = p->stamp;
+	}
+	if (*buf) {
+		r = sbx_layer_rec_get(p, buf);
+		if (!r)
+			goto out;
+		r->stamp = p->stamp;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+int sbx_layer_recs_init(struct sbx_unpack_priv *p)
+{
+	p->nbuckets = 1 << 14;
+	p->buckets = calloc(p->nbuckets, sizeof(*p->buckets));
+	return p->buckets ? 0 : -1;
+}
+
+void sbx_layer_recs_free(struct sbx_unpack_priv *p)
+{
+	struct rec *r, *next;
+	size_t i;
+
+	for (i = 0; p->buckets && i < p->nbuckets; i++)
+		for (r = p->buckets[i]; r; r = next) {
+			next = r->next;
+			free(r);
+		}
+	free(p->buckets);
+	p->buckets = NULL;
+}
+
+/* ---- the pseudo file ---- */
+
+struct walk {
+	struct sbx_unpack *u;
+	FILE *f;
+	char path[PATH_MAX * 2];
+	struct sbx_err *err;
+};
+
+/* mksquashfs 4.5 reads a name up to unquoted white space, '"' toggles
+ * quoting and '\' takes the next byte as it is; a line starting with '#' is a
+ * comment. So those bytes get a '\'. A newline cannot be expressed at all:
+ * lines are read with fgets and a trailing '\' joins them. */
+static int write_line(struct walk *w, const struct stat *st)
+{
+	struct sbx_unpack *u = w->u;
+	struct rec *r = sbx_layer_rec_find(u->priv, w->path);
+	char line[PSEUDO_LINE_MAX + 64], shown[512];
+	size_t n = 0;
+	const char *s;
+	uint32_t mode = 0755, uid = 0, gid = 0;
+
+	sbx_layer_show(w->path, shown, sizeof(shown));
+	for (s = w->path; *s && n < PSEUDO_LINE_MAX; s++) {
+		if (*s == '\n')
+			return sbx_err_set(w->err, 0, "rename it: mksquashfs pseudo files cannot express it",
+					   "%s: '%s': a name with a newline cannot be stored in the image",
+					   u->what, shown);
+		if (*s == '"' || *s == '\\' || *s == '#' || *s == ' ' || (*s >= '\t' && *s <= '\r'))
+			line[n++] = '\\';
+		line[n++] = *s;
+	}
+	if (n >= PSEUDO_LINE_MAX)
+		return sbx_err_set(w->err, 0, HOSTILE, "%s: '%s': path too long for mksquashfs", u->what, shown);
+	line[n] = '\0';
+	if (r && (r->mode & S_IFMT) == (st->st_mode & S_IFMT)) {
+		mode = r->mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID);
+		uid = r->uid;
+		gid = r->gid;
+	}
+	/* "M" (with mtime) would lose a directory's children in mksquashfs 4.5.1. */
+	if (r && !S_ISDIR(st->st_mode))
+		fprintf(w->f, "%s M %u %04o %u %u\n", line, r->mtime, mode, uid, gid);
+	else
+		fprintf(w->f, "%s m %04o %u %u\n", line, mode, uid, gid);
+	return 0;
+}
+
+/* Directories get their archive mtime on disk once nothing changes below. */
+static int set_dir_mtime(struct walk *w, int dirfd_, const char *name)
+{
+	struct rec *r = sbx_layer_rec_find(w->u->priv, w->path);
+	struct timespec ts[2];
+	char shown[512];
+
+	if (!r || !r->mtime)
+		return 0;
+	ts[0].tv_sec = ts[1].tv_sec = r->mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (utimensat(dirfd_, name, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		sbx_layer_show(w->path, shown, sizeof(shown));
+		return sbx_err_sys(w->err, NULL, "%s: '%s': setting its time", w->u->what, shown);
+	}
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int fd, int depth)
+{
+	size_t len = strlen(w->path), nlen;
+	struct dirent *de;
+	struct stat st;
+	char shown[512];
+	DIR *d = fdopendir(fd);
+	int rc = -1, sub;
+
+	if (!d) {
+		close(fd);
+		goto sys;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		nlen = strlen(de->d_name);
+		if (len + nlen + 2 > sizeof(w->path)) {
+			errno = ENAMETOOLONG;
+			goto sys;
+		}
+		snprintf(w->path + len, sizeof(w->path) - len, "%s%s", len ? "/" : "", de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			goto sys;
+		if (write_line(w, &st) < 0)
+			goto out;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth + 1 >= MAX_DEPTH) {
+				errno = ELOOP;
+				goto sys;
+			}
+			sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				goto sys;
+			if (walk_dir(w, sub, depth + 1) < 0)
+				goto out;
+			if (set_dir_mtime(w, dirfd(d), de->d_name) < 0)
+				goto out;
+		}
+		w->path[len] = '\0';
+	}
+	if (errno)
+		goto sys;
+	rc = 0;
+	goto out;
+sys:
+	sbx_layer_show(w->path, shown, sizeof(shown));
+	sbx_err_sys(w->err, NULL, "%s: '%s': listing the unpacked tree", w->u->what, shown);
+out:
+	if (d)
+		closedir(d);
+	w->path[len] = '\0';
+	return rc;
+}
+
+int sbx_unpack_write_pseudo(struct sbx_unpack *u, const char *pseudo_path, struct sbx_err *err)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	int fd = -1, root = -1, rc = -1;
+
+	if (!w)
+		return sbx_err_set(err, ENOMEM, NULL, "%s: writing the pseudo file", u->what);
+	w->u = u;
+	w->err = err;
+	fd = open(pseudo_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || !(w->f = fdopen(fd, "w"))) {
+		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+		goto out;
+	}
+	fd = -1;
+	root = openat(u->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		sbx_err_sys(err, NULL, "%s: listing the unpacked tree", u->what);
+		goto out;
+	}
+	if (walk_dir(w, root, 0) < 0)
+		goto out;
+	if (fflush(w->f) != 0 || ferror(w->f)) {
+		sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (w->f && fclose(w->f) != 0 && rc == 0)
+		rc = sbx_err_sys(err, NULL, "%s: writing '%s'", u->what, pseudo_path);
+	if (fd >= 0)
+		close(fd);
+	free(w);
+	return rc;
+}
+
+void sbx_unpack_root(const struct sbx_unpack *u, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	struct rec *r = u->priv ? sbx_layer_rec_find(u->priv, "") : NULL;
+
+	*mode = r ? (r->mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) : 0755;
+	*uid = r ? r->uid : 0;
+	*gid = r ? r->gid : 0;
+}
