@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cache.h"
+#include "cache-cmd.h"
 #include "info.h"
 #include "launch.h"
 #include "plan.h"

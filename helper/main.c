@@ -152,6 +152,24 @@ stop:
 	return 0;
 }
 
+/* Import progress goes where the launcher relays it: the status fd. A
+ * detached helper (Slurm) has /dev/null as stderr. */
+static int prepare_image(const struct sbx_policy *pol, const struct sbx_plan *plan,
+			 struct sbx_image *img, int status_fd, struct sbx_err *err)
+{
+	int saved = dup(STDERR_FILENO), rc;
+
+	if (saved < 0 || dup2(status_fd, STDERR_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		return sbx_err_sys(err, NULL, "image: redirect progress");
+	}
+	rc = sbx_image_prepare(pol, plan, img, err);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	return rc;
+}
+
 static int build_main(int argc, char **argv)
 {
 	struct sbx_request req;
@@ -193,7 +211,7 @@ static int build_main(int argc, char **argv)
 		goto fail;
 	/* Imports run here, as the user, with the host's network and
 	 * filesystems, before any namespace exists. */
-	if (sbx_image_prepare(&pol, &plan, &img, &err) < 0)
+	if (prepare_image(&pol, &plan, &img, status_fd, &err) < 0)
 		goto fail;
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits

@@ -42,7 +42,8 @@ int sbx_json_read_file(const struct sbx_json_ctx *c, int dfd, const char *name, 
 		if (errno == ELOOP && in_layout)
 			sbx_json_fail(c, err, 0, SBX_JSON_HINT_INSIDE, "is a symbolic link");
 		else
-			sbx_json_fail(c, err, errno, errno == ENOENT ? SBX_JSON_HINT_DAMAGED : NULL, "open");
+			sbx_json_fail(c, err, errno, errno == ENOENT ? SBX_JSON_HINT_DAMAGED : NULL,
+				      "open");
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -55,7 +56,8 @@ int sbx_json_read_file(const struct sbx_json_ctx *c, int dfd, const char *name, 
 	}
 	if (st.st_size > (off_t)SBX_OCI_JSON_MAX) {
 		sbx_json_fail(c, err, 0, "manifests, indexes and configs are small JSON files",
-		     "%lld bytes, more than the limit of %u", (long long)st.st_size, SBX_OCI_JSON_MAX);
+			      "%lld bytes, more than the limit of %u", (long long)st.st_size,
+			      SBX_OCI_JSON_MAX);
 		goto out;
 	}
 	/* Room for one byte more than fstat saw tells a file that grew. */
@@ -92,7 +94,7 @@ out:
 
 /* One JSON object filling all of data (NUL-terminated; trailing blanks aside). */
 int sbx_json_parse_object(const struct sbx_json_ctx *c, const char *data, size_t len, json_object **out,
-			struct sbx_err *err)
+			  struct sbx_err *err)
 {
 	struct json_tokener *tok = json_tokener_new();
 	json_object *obj = NULL;
@@ -168,7 +170,8 @@ int sbx_json_get_typed(const struct sbx_json_ctx *c, json_object *obj, const cha
 	if (!json_object_is_type(val, type))
 		return sbx_json_fail(c, err, 0, SBX_JSON_HINT_DAMAGED, "%s is %s, not %s",
 				     sbx_json_field(f, sizeof(f), prefix, key),
-				     sbx_json_type_name(json_object_get_type(val)), sbx_json_type_name(type));
+				     sbx_json_type_name(json_object_get_type(val)),
+				     sbx_json_type_name(type));
 	*out = val;
 	return 0;
 }

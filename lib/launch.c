@@ -120,24 +120,41 @@ static void exec_helper(char **argv, int status_w, int control_r, int detach)
 	_exit(127);
 }
 
+/* The helper's reply, "ready ..." or "error ...". Whatever it says before
+ * (import progress, a wait for another import) is relayed to our stderr:
+ * the task's, which reaches srun, while a detached helper's own stderr is
+ * /dev/null. */
 static int read_status(int fd, char *buf, size_t len)
 {
-	size_t off = 0;
+	char acc[SBX_ERR_MAX + 1024];
+	size_t off = 0, line;
+	char *nl;
 
-	while (off + 1 < len) {
-		ssize_t n = read(fd, buf + off, len - off - 1);
+	for (;;) {
+		while (!(nl = memchr(acc, '\n', off)) && off < sizeof(acc)) {
+			ssize_t n = read(fd, acc + off, sizeof(acc) - off);
 
-		if (n < 0 && errno == EINTR)
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		line = nl ? (size_t)(nl - acc) : off;
+		if (nl && strncmp(acc, "ready ", 6) != 0 && strncmp(acc, "error ", 6) != 0) {
+			if (write(STDERR_FILENO, acc, line + 1) < 0) {
+				/* Progress only: nothing to do about it. */
+			}
+			memmove(acc, nl + 1, off - line - 1);
+			off -= line + 1;
 			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-		if (memchr(buf, '\n', off))
-			break;
+		}
+		if (line >= len)
+			line = len - 1;
+		memcpy(buf, acc, line);
+		buf[line] = '\0';
+		return (int)line;
 	}
-	buf[off] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return (int)off;
 }
 
 static void reap(pid_t pid)

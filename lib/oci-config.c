@@ -27,7 +27,7 @@ static int get_strings(const struct sbx_json_ctx *c, json_object *obj, const cha
 		snprintf(f, sizeof(f), "%s[%zu]", key, i);
 		if (!json_object_is_type(item, json_type_string))
 			return sbx_json_fail(c, err, 0, SBX_JSON_HINT_DAMAGED, "%s is %s, not a string", f,
-				    sbx_json_type_name(json_object_get_type(item)));
+					     sbx_json_type_name(json_object_get_type(item)));
 		if (sbx_json_string_value(c, item, NULL, f, &s, err) < 0)
 			return -1;
 		/* "NAME=VALUE" only: a bare word or an empty name cannot be exported. */

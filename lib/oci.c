@@ -1,3 +1,7 @@
+/* OCI image layouts: from oci-layout and index.json through nested indexes
+ * to the manifest for this machine, its layers and its config blob (see
+ * oci.h). The config's run settings are read by oci-config.c; the JSON
+ * itself by json-util.c. */
 #include "oci.h"
 #include "json-util.h"
 
@@ -44,9 +48,10 @@ static const char *const layer_types[] = {
 	"application/vnd.docker.image.rootfs.diff.tar",
 	NULL,
 };
-/* Who is being read, for messages: "image 'WHAT': WHERE: ...". */
+
+/* The layout being read. */
 struct ctx {
-	struct sbx_json_ctx msg;
+	struct sbx_json_ctx msg; /* who and where, for messages: "image 'WHAT': WHERE: ..." */
 	char *root;      /* the layout directory, absolute and symlink-free */
 	int dirfd;
 	int blobfd;      /* blobs/sha256 */
@@ -61,6 +66,7 @@ struct desc {
 	const char *os;        /* platform; NULL when not given */
 	const char *arch;
 };
+
 /* A printable, bounded copy of an untrusted string: messages stay one line. */
 static const char *quote(const char *s, char *buf, size_t len)
 {
@@ -107,6 +113,7 @@ const char *sbx_oci_native_arch(void)
 	return "unknown";
 #endif
 }
+
 static int desc_parse(const struct ctx *c, json_object *obj, const char *name, struct desc *d,
 		      struct sbx_err *err)
 {
@@ -116,25 +123,29 @@ static int desc_parse(const struct ctx *c, json_object *obj, const char *name, s
 
 	memset(d, 0, sizeof(*d));
 	if (!json_object_is_type(obj, json_type_object))
-		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s is not an object", name);
+		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s is not an object",
+				     name);
 	if (sbx_json_get_string(&c->msg, obj, name, "mediaType", &d->media_type, err) < 0 ||
 	    sbx_json_get_string(&c->msg, obj, name, "digest", &d->digest, err) < 0 ||
 	    sbx_json_get_typed(&c->msg, obj, name, "size", json_type_int, &val, err) < 0 ||
-	    sbx_json_get_typed(&c->msg, obj, name, "annotations", json_type_object, &annotations, err) < 0 ||
+	    sbx_json_get_typed(&c->msg, obj, name, "annotations", json_type_object, &annotations,
+			       err) < 0 ||
 	    sbx_json_get_typed(&c->msg, obj, name, "platform", json_type_object, &platform, err) < 0)
 		return -1;
 	if (!d->media_type || !d->digest || !val)
-		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s lacks a mediaType, digest or size", name);
+		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED,
+				     "%s lacks a mediaType, digest or size", name);
 	if (!sbx_digest_valid(d->digest))
-		return sbx_json_fail(&c->msg, err, 0, "only sha256 digests of 64 lowercase hex digits are supported",
-			    "%s: bad digest '%s'", name, quote(d->digest, q, sizeof(q)));
+		return sbx_json_fail(&c->msg, err, 0,
+				     "only sha256 digests of 64 lowercase hex digits are supported",
+				     "%s: bad digest '%s'", name, quote(d->digest, q, sizeof(q)));
 	size = json_object_get_int64(val);
 	if (size < 0 || size == INT64_MAX)
 		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s: bad size", name);
 	d->size = (uint64_t)size;
 	if (annotations &&
-	    sbx_json_get_string(&c->msg, annotations, sbx_json_field(f, sizeof(f), name, "annotations"), REF_NAME,
-		       &d->ref_name, err) < 0)
+	    sbx_json_get_string(&c->msg, annotations, sbx_json_field(f, sizeof(f), name, "annotations"),
+				REF_NAME, &d->ref_name, err) < 0)
 		return -1;
 	if (!platform)
 		return 0;
@@ -143,7 +154,8 @@ static int desc_parse(const struct ctx *c, json_object *obj, const char *name, s
 	    sbx_json_get_string(&c->msg, platform, f, "architecture", &d->arch, err) < 0)
 		return -1;
 	if (!d->os || !d->arch)
-		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s lacks os or architecture", f);
+		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%s lacks os or architecture",
+				     f);
 	return 0;
 }
 
@@ -196,12 +208,13 @@ static int check_header(const struct ctx *c, json_object *doc, const char *expec
 		return -1;
 	if (!val || json_object_get_int64(val) != 2)
 		return sbx_json_fail(&c->msg, err, 0, "only schemaVersion 2 images are supported",
-			    "schemaVersion is not 2");
+				     "schemaVersion is not 2");
 	if (sbx_json_get_string(&c->msg, doc, NULL, "mediaType", &type, err) < 0)
 		return -1;
 	if (type && expected_type && strcmp(type, expected_type) != 0)
-		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "mediaType '%s' differs from its descriptor's",
-			    quote(type, q, sizeof(q)));
+		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED,
+				     "mediaType '%s' differs from its descriptor's",
+				     quote(type, q, sizeof(q)));
 	return 0;
 }
 
@@ -272,14 +285,14 @@ static int choose_tagged(const struct ctx *c, struct desc *d, size_t n, const ch
 	if (matches > 1 && with_platform == matches)
 		return choose_platform(c, d, matches, out, err);
 	if (matches > 1 && tag)
-		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%zu images are tagged '%s'", matches,
-			    quote(tag, q, sizeof(q)));
+		return sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "%zu images are tagged '%s'",
+				     matches, quote(tag, q, sizeof(q)));
 	describe_entries(d, n, 0, names, sizeof(names));
 	if (matches > 1)
 		return sbx_json_fail(&c->msg, err, 0, "choose one by its tag",
-			    "%zu images and no tag given (tags: %s)", matches, names);
+				     "%zu images and no tag given (tags: %s)", matches, names);
 	return sbx_json_fail(&c->msg, err, 0, "choose one of the tags the layout has",
-		    "no image tagged '%s' (tags: %s)", quote(tag, q, sizeof(q)), names);
+			     "no image tagged '%s' (tags: %s)", quote(tag, q, sizeof(q)), names);
 }
 
 static void set_where(struct ctx *c, const char *kind, const char *digest)
@@ -300,15 +313,16 @@ static int load_blob(const struct ctx *c, const struct desc *d, json_object **ou
 
 	if (d->size > SBX_OCI_JSON_MAX) {
 		sbx_json_fail(&c->msg, err, 0, "manifests, indexes and configs are small JSON files",
-		     "size %llu is more than the limit of %u", (unsigned long long)d->size,
-		     SBX_OCI_JSON_MAX);
+			      "size %llu is more than the limit of %u", (unsigned long long)d->size,
+			      SBX_OCI_JSON_MAX);
 		goto out;
 	}
 	if (sbx_json_read_file(&c->msg, c->blobfd, hex, 1, &data, &len, err) < 0)
 		goto out;
 	if (len != d->size) {
-		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "blob is %zu bytes, its descriptor says %llu", len,
-		     (unsigned long long)d->size);
+		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED,
+			      "blob is %zu bytes, its descriptor says %llu", len,
+			      (unsigned long long)d->size);
 		goto out;
 	}
 	sbx_sha256_buf(data, len, sum);
@@ -342,23 +356,27 @@ static int add_layer(const struct ctx *c, const struct desc *d, size_t i, struct
 	int rc = -1;
 
 	if (!in_list(d->media_type, layer_types)) {
-		sbx_json_fail(&c->msg, err, 0, "only plain, gzip and zstd tar layers are supported, not encrypted ones",
-		     "layer %zu (%s): unsupported media type '%s'", i + 1, d->digest,
-		     quote(d->media_type, q, sizeof(q)));
+		sbx_json_fail(&c->msg, err, 0,
+			      "only plain, gzip and zstd tar layers are supported, not encrypted ones",
+			      "layer %zu (%s): unsupported media type '%s'", i + 1, d->digest,
+			      quote(d->media_type, q, sizeof(q)));
 		goto out;
 	}
 	if (fstatat(c->blobfd, sbx_digest_hex(d->digest), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		sbx_json_fail(&c->msg, err, errno, SBX_JSON_HINT_DAMAGED, "layer %zu (%s)", i + 1, d->digest);
+		sbx_json_fail(&c->msg, err, errno, SBX_JSON_HINT_DAMAGED, "layer %zu (%s)", i + 1,
+			      d->digest);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_INSIDE, "layer %zu (%s): %s", i + 1, d->digest,
-		     S_ISLNK(st.st_mode) ? "is a symbolic link" : "not a regular file");
+		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_INSIDE, "layer %zu (%s): %s", i + 1,
+			      d->digest,
+			      S_ISLNK(st.st_mode) ? "is a symbolic link" : "not a regular file");
 		goto out;
 	}
 	if ((uint64_t)st.st_size != d->size) {
-		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "layer %zu (%s): blob is %lld bytes, the manifest says %llu",
-		     i + 1, d->digest, (long long)st.st_size, (unsigned long long)d->size);
+		sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED,
+			      "layer %zu (%s): blob is %lld bytes, the manifest says %llu",
+			      i + 1, d->digest, (long long)st.st_size, (unsigned long long)d->size);
 		goto out;
 	}
 	if (img->layers_size + d->size < img->layers_size) {
@@ -397,8 +415,8 @@ static int read_manifest(struct ctx *c, json_object *manifest, const struct desc
 		return -1;
 	if (!in_list(d.media_type, config_types))
 		return sbx_json_fail(&c->msg, err, 0, "this is an OCI artifact, not a container image",
-			    "config media type '%s' is not an image config",
-			    quote(d.media_type, q, sizeof(q)));
+				     "config media type '%s' is not an image config",
+				     quote(d.media_type, q, sizeof(q)));
 	memcpy(manifest_where, c->msg.where, sizeof(manifest_where));
 	set_where(c, "config", d.digest);
 	if (load_blob(c, &d, NULL, err) < 0 || blob_path(c, d.digest, &img->config_path, err) < 0)
@@ -434,13 +452,15 @@ static int resolve(struct ctx *c, struct desc d, struct sbx_oci_image *img, stru
 		int is_index = in_list(d.media_type, index_types);
 
 		if (!is_index && !in_list(d.media_type, manifest_types)) {
-			sbx_json_fail(&c->msg, err, 0, "only OCI and docker v2 image manifests and indexes are supported",
-			     "%s: unsupported media type '%s'", d.digest,
-			     quote(d.media_type, q, sizeof(q)));
+			sbx_json_fail(&c->msg, err, 0,
+				      "only OCI and docker v2 image manifests and indexes are supported",
+				      "%s: unsupported media type '%s'", d.digest,
+				      quote(d.media_type, q, sizeof(q)));
 			goto out;
 		}
 		if (depth > MAX_NESTING) {
-			sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED, "indexes nested more than %d deep", MAX_NESTING);
+			sbx_json_fail(&c->msg, err, 0, SBX_JSON_HINT_DAMAGED,
+				      "indexes nested more than %d deep", MAX_NESTING);
 			goto out;
 		}
 		set_where(c, is_index ? "index" : "manifest", d.digest);
@@ -489,7 +509,7 @@ static int check_layout_file(struct ctx *c, struct sbx_err *err)
 	minor = strncmp(version, "1.0.", 4) == 0 ? version + 4 : NULL;
 	if (!minor || !*minor || strspn(minor, "0123456789") != strlen(minor)) {
 		sbx_json_fail(&c->msg, err, 0, "only image layout version 1.0.x is supported",
-		     "imageLayoutVersion '%s'", quote(version, q, sizeof(q)));
+			      "imageLayoutVersion '%s'", quote(version, q, sizeof(q)));
 		goto out;
 	}
 	rc = 0;
@@ -555,7 +575,7 @@ out:
 int sbx_oci_open(const char *layout_dir, const char *tag, const char *what, struct sbx_oci_image *img,
 		 struct sbx_err *err)
 {
-	struct ctx c = { .what = what ? what : layout_dir, .dirfd = -1, .blobfd = -1 };
+	struct ctx c = { .msg.what = what ? what : layout_dir, .dirfd = -1, .blobfd = -1 };
 	int rc = -1;
 
 	memset(img, 0, sizeof(*img));

@@ -51,6 +51,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # registry.bash is written for bats; these two are all it needs from there.
+# shellcheck disable=SC2034 # read by registry.bash
 BATS_FILE_TMPDIR=$T
 skip() {
 	die "$*"
@@ -80,7 +81,7 @@ except (ValueError, ZeroDivisionError):
 # printed and stored in MEAN[NAME]; "failed" when CMD fails.
 declare -A MEAN
 measure() {
-	local name=$1 json=$T/hf.json i t0 total=0
+	local name=$1 json=$T/hf.json t0 total=0
 	shift
 	if ! "$@" >/dev/null 2>"$T/err"; then
 		MEAN[$name]=failed
@@ -102,7 +103,7 @@ print("%.1f" % ((r.get("stddev") or 0) * 1000))' "$json" 2>/dev/null || echo "?"
 		printf '  %-34s %8s ms  (± %s ms, %d runs, hyperfine)\n' "$name" "${MEAN[$name]}" "$sd" "$RUNS"
 	else
 		"$@" >/dev/null 2>&1
-		for i in $(seq "$RUNS"); do
+		for _ in $(seq "$RUNS"); do
 			t0=$(now_ns)
 			"$@" >/dev/null 2>&1
 			total=$((total + $(now_ns) - t0))

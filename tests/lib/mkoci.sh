@@ -131,7 +131,7 @@ tarball() {
 	*.tar.gz | *.tgz) filter="gzip -n" ;;
 	*.tar.zst) need zstd && filter="zstd -q -T0" ;;
 	*.tar.xz) filter="xz -T0" ;;
-	*.tar) filter=cat ;;
+	*.tar) filter="cat" ;;
 	*) die "$file: name it .tar, .tar.gz, .tar.zst or .tar.xz" ;;
 	esac
 	# An image's files belong to its root, whoever built it.

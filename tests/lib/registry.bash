@@ -63,7 +63,7 @@ registry_answers() {
 }
 
 registry_start() {
-	local creds= user= base=$BATS_FILE_TMPDIR dir port htpasswd= pid i tries
+	local creds='' user='' base=$BATS_FILE_TMPDIR dir port htpasswd='' pid
 	local -a as=()
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -89,13 +89,13 @@ registry_start() {
 		chown -R "$user:" "$dir" || return 1
 	fi
 	# A free port can be taken between the probe and the bind: try again.
-	for tries in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(registry_free_port) || return 1
 		registry_write_config "$dir" "$port" "$htpasswd"
 		"${as[@]}" docker-registry serve "$dir/config.yml" </dev/null >>"$dir/log" 2>&1 3>&- &
 		pid=$!
 		echo "$pid" >>"$REGISTRY_PIDS_FILE"
-		for i in $(seq 100); do
+		for _ in $(seq 100); do
 			if registry_answers "127.0.0.1:$port"; then
 				export REGISTRY=127.0.0.1:$port
 				export REGISTRY_DIR=$dir
@@ -125,19 +125,19 @@ registry_stop() {
 
 registry_push() {
 	local src=$1 dest=$2
-	local -a creds=()
+	local -a cred_args=()
 	if [ "${3:-}" = --creds ]; then
-		creds=(--dest-creds "${4:?registry_push --creds USER:PASS}")
+		cred_args=(--dest-creds "${4:?registry_push --creds USER:PASS}")
 	fi
-	skopeo copy --quiet --dest-tls-verify=false "${creds[@]}" "$src" "docker://$REGISTRY/$dest"
+	skopeo copy --quiet --dest-tls-verify=false "${cred_args[@]}" "$src" "docker://$REGISTRY/$dest"
 }
 
 registry_digest() {
-	local -a creds=()
+	local -a cred_args=()
 	if [ "${2:-}" = --creds ]; then
-		creds=(--creds "${3:?registry_digest --creds USER:PASS}")
+		cred_args=(--creds "${3:?registry_digest --creds USER:PASS}")
 	fi
-	skopeo inspect --tls-verify=false "${creds[@]}" --format '{{.Digest}}' "docker://$REGISTRY/$1"
+	skopeo inspect --tls-verify=false "${cred_args[@]}" --format '{{.Digest}}' "docker://$REGISTRY/$1"
 }
 
 registry_auth_file() {

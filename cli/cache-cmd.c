@@ -2,8 +2,8 @@
  * what is there (ls), what goes (rm), and trimming it (gc). Everything runs
  * as the caller, on the cache the site policy gives them; images a sandbox
  * is using are never removed. */
-#include "cache.h"          /* this file's interface (cli/) */
-#include "../lib/cache.h"   /* the cache itself: same name in lib/ */
+#include "cache-cmd.h"
+#include "cache.h"          /* lib/cache.h: the cache itself */
 #include "fsutil.h"
 
 #include <getopt.h>

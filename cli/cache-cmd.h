@@ -1,7 +1,7 @@
 /* `sandbox-run cache`: look at, remove and trim the caller's image cache
  * (lib/cache.h has the cache itself). */
-#ifndef SBX_CLI_CACHE_H
-#define SBX_CLI_CACHE_H
+#ifndef SBX_CLI_CACHE_CMD_H
+#define SBX_CLI_CACHE_CMD_H
 
 /* argv[0] is "cache". Commands: ls, rm DIGEST-PREFIX... | --all,
  * gc [--max-size SIZE] [--older-than DAYS]; options --config FILE, --help.
