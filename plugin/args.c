@@ -23,6 +23,9 @@ static int set_str(char **slot, const char *v)
  * A typo there is an admin's mistake: fail loudly in every context. */
 int sbx_args_parse(int ac, char **av)
 {
+	/* Unset, not 0, so a flag given once in remote context is not taken
+	 * for a conflict with a "no" that nobody gave. */
+	sbx_request_init(&sbx_plugin.req);
 	for (int i = 0; i < ac; i++) {
 		int rc;
 

@@ -362,13 +362,20 @@ only in the image"
 	assert_output "from-caller"
 }
 
-@test "a passed-through USER of the caller beats the sandbox user's" {
+@test "the sandbox user's identity beats a passed-through USER of the caller" {
 	need_fuse
 	local conf
 	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM USER")
 	USER=caller-user run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$USER"'
 	assert_success
-	assert_output "caller-user"
+	assert_output "$(id -un)"
+}
+
+@test "--env USER=... beats the sandbox user's identity" {
+	need_fuse
+	run_sbx --image "$IMAGES/oci-layered" --env USER=chosen -- sh -c 'echo "$USER"'
+	assert_success
+	assert_output "chosen"
 }
 
 @test "--env beats a passed-through variable and the image's Env" {

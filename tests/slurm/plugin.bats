@@ -117,6 +117,14 @@ assert_refused() {
 	[ -z "$output" ]
 }
 
+@test "yes/no flags reach the nodes: --sandbox-remap-root and --sandbox-writable" {
+	run --separate-stderr as_user srun -N2 --sandbox-image="$IMG" --sandbox-remap-root --sandbox-writable \
+		sh -c 'echo "$(id -u) $(touch /new-file && echo writable)"'
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = "0 writable
+0 writable" ] || { echo "got: $output" >&2; false; }
+}
+
 @test "SANDBOX_IMAGE presets the image and the command line wins over it" {
 	run --separate-stderr as_user env SANDBOX_IMAGE="$IMG" srun -n1 cat /marker
 	[ "$status" -eq 0 ]
