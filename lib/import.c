@@ -27,7 +27,6 @@ enum archive_kind { ARCHIVE_ROOTFS, ARCHIVE_DOCKER, ARCHIVE_OCI };
 /* One import, from the first progress line to the published entry. */
 struct job {
 	const struct sbx_policy *pol;
-	const struct sbx_plan *plan;
 	const char *ref;          /* as the user named it */
 	const char *tmp;          /* the cache entry being written (its path) */
 	char what[PATH_MAX + 16]; /* "image 'REF'" */
@@ -43,14 +42,15 @@ static double since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void progress(const struct sbx_plan *plan, const char *fmt, ...)
+/* Progress of an import, on stderr (the helper relays it to the task):
+ * only the process that imports shows it, so a step shows one stream however
+ * many tasks wait for the image. */
+__attribute__((format(printf, 1, 2)))
+static void progress(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 
-	if (plan->quiet)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -275,7 +275,7 @@ static int build_entry(struct job *j, const char *layout, const char *tarball, s
 	}
 	if (sbx_unpack_write_pseudo(&u, pseudo, err) < 0)
 		goto out;
-	progress(j->plan, "unpacked %" PRIu64 " files, %s%s in %.1f s", u.files + u.dirs + u.symlinks,
+	progress("unpacked %" PRIu64 " files, %s%s in %.1f s", u.files + u.dirs + u.symlinks,
 		 sbx_human_size(u.bytes, size, sizeof(size)),
 		 layout ? "" : " (one layer)", since(&t0));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -304,7 +304,7 @@ static int build_entry(struct job *j, const char *layout, const char *tarball, s
 		}
 	}
 	if (stat(sqfs, &sb) == 0)
-		progress(j->plan, "squashfs %s in %.1f s", sbx_human_size((uint64_t)sb.st_blocks * 512, size,
+		progress("squashfs %s in %.1f s", sbx_human_size((uint64_t)sb.st_blocks * 512, size,
 									 sizeof(size)), since(&t0));
 	/* A plain tarball has no config: "{}". */
 	if (layout ? copy_file_at(oci.config_path, j->tmp_fd, "config.json", err) < 0 :
@@ -353,7 +353,7 @@ static int import_with_skopeo(struct job *j, const char *src, const char *tls_fl
 	}
 	if (sbx_oci_open(layout, NULL, j->ref, &oci, err) < 0)
 		goto out;
-	progress(j->plan, "%s %zu layer%s, %s in %.1f s", host ? "pulled" : "read", oci.layers.n,
+	progress("%s %zu layer%s, %s in %.1f s", host ? "pulled" : "read", oci.layers.n,
 		 oci.layers.n == 1 ? "" : "s", sbx_human_size(oci.layers_size, size, sizeof(size)),
 		 since(&t0));
 	sbx_oci_image_free(&oci);
@@ -399,7 +399,7 @@ static int registry_key(struct job *j, struct sbx_cache *c, const struct sbx_reg
 		char cached[72];
 
 		if (sbx_cache_ref_get(c, target, cached) == 1) {
-			progress(j->plan, "%s: the registry did not answer (%s); using the cached %.19s",
+			progress("%s: the registry did not answer (%s); using the cached %.19s",
 				 j->what, msg, cached);
 			snprintf(key, keylen, "%s", cached);
 			snprintf(src, srclen, "docker://%s/%s@%s", r->host, r->repo, cached);
@@ -484,7 +484,7 @@ void sbx_image_init(struct sbx_image *img)
 int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 		      struct sbx_image *img, struct sbx_err *err)
 {
-	struct job j = { .pol = pol, .plan = plan, .ref = plan->image, .tmp_fd = -1 };
+	struct job j = { .pol = pol, .ref = plan->image, .tmp_fd = -1 };
 	struct sbx_registry_ref r = { .host = "" };
 	struct sbx_oci_image oci = { 0 };
 	const char *tls = NULL;
@@ -536,12 +536,12 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 			goto out;
 		break;
 	}
-	found = sbx_cache_acquire(&img->cache, key, plan->image, plan->quiet, &img->entry, err);
+	found = sbx_cache_acquire(&img->cache, key, plan->image, 0, &img->entry, err);
 	if (found < 0)
 		goto out;
 	if (found == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &j.start);
-		progress(plan, "importing %s (%s %.19s)", plan->image,
+		progress("importing %s (%s %.19s)", plan->image,
 			 sbx_image_kind_name(plan->image_kind), key);
 		j.tmp = img->entry.tmp;
 		j.tmp_fd = open(img->entry.tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -563,7 +563,7 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 	if (sbx_image_config_load(cfg, plan->image, &img->cfg, err) < 0)
 		goto out;
 	if (found == 0 && stat(img->squashfs, &st) == 0)
-		progress(plan, "imported %s as %.19s (%s) in %.1f s", plan->image, key,
+		progress("imported %s as %.19s (%s) in %.1f s", plan->image, key,
 			 sbx_human_size((uint64_t)st.st_blocks * 512, size, sizeof(size)), since(&j.start));
 	img->cached = 1;
 	rc = 0;

@@ -24,8 +24,7 @@ struct sbx_image {
 
 void sbx_image_init(struct sbx_image *img);
 /* Resolve plan->image to something mountable, importing it first when
- * needed. Progress goes to stderr ("sandbox: importing ...") unless
- * plan->quiet. */
+ * needed. Progress goes to stderr ("sandbox: importing ..."). */
 int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 		      struct sbx_image *img, struct sbx_err *err);
 void sbx_image_release(struct sbx_image *img);

@@ -287,7 +287,6 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
 	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
 	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
-	plan->quiet = req->quiet;
 	if (req->mounted && !(plan->mounted = strdup(req->mounted))) {
 		sbx_err_set(err, ENOMEM, NULL, "out of memory");
 		goto out;

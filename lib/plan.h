@@ -22,7 +22,6 @@ struct sbx_plan {
 	char *image;              /* absolute path, symlinks resolved, or the docker:// reference */
 	enum sbx_image_kind image_kind;
 	int entrypoint;           /* run the image's Entrypoint */
-	int quiet;                /* no import progress */
 	char *mounted;            /* the squashfs image, already mounted there by root, or NULL */
 	int writable;
 	uint64_t writable_size;

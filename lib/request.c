@@ -408,7 +408,7 @@ enum {
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
-	OPT_QUIET, OPT_MOUNTED,
+	OPT_MOUNTED,
 };
 
 static const struct option long_opts[] = {
@@ -433,7 +433,6 @@ static const struct option long_opts[] = {
 	{ "persist", required_argument, NULL, OPT_PERSIST },
 	{ "entrypoint", no_argument, NULL, OPT_ENTRYPOINT },
 	{ "no-entrypoint", no_argument, NULL, OPT_NO_ENTRYPOINT },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "mounted", required_argument, NULL, OPT_MOUNTED },
 	{ NULL, 0, NULL, 0 },
 };
@@ -449,12 +448,11 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	/* "+": stop at the first non-option, the command; ":": report a
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_QUIET ||
-		     c == OPT_MOUNTED) && !front_end) {
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_MOUNTED) &&
+		    !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
 					 c == OPT_TRUSTED ? "--trusted-mount" :
 					 c == OPT_PERSIST ? "--persist" :
-					 c == OPT_QUIET ? "--quiet" :
 					 c == OPT_MOUNTED ? "--mounted" : "--cgroup-view");
 			break;
 		}
@@ -484,7 +482,6 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_PIDS: rc = sbx_request_set_pids(req, optarg, err); break;
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
 		case OPT_CGROUP_VIEW: req->cgroup_view = 1; break;
-		case OPT_QUIET: req->quiet = 1; break;
 		case OPT_MOUNTED: rc = set_once(&req->mounted, optarg, "mounted", err); break;
 		case OPT_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 1, err); break;
 		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
@@ -550,8 +547,6 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	if (req->persist && push2(out, "--persist", req->persist) < 0)
 		return -1;
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
-		return -1;
-	if (req->quiet && sbx_strv_push(out, "--quiet") < 0)
 		return -1;
 	if (req->mounted && push2(out, "--mounted", req->mounted) < 0)
 		return -1;

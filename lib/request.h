@@ -38,9 +38,6 @@ struct sbx_request {
 	/* Front ends only: limits are applied by the front end (Slurm's task
 	 * cgroups); the helper makes no cgroup, it only shows its own inside. */
 	int cgroup_view;
-	/* Front ends only: no import progress (the Slurm plugin shows one
-	 * stream per step, from the first node). */
-	int quiet;
 	/* Front ends only: the squashfs image, already mounted read-only
 	 * there by root (Slurm's images.kernel_squashfs). */
 	char *mounted;
@@ -99,7 +96,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
- * --cgroup-view, --quiet, --mounted DIR. */
+ * --cgroup-view, --mounted DIR. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **config_out,
 				  struct sbx_err *err);

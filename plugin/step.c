@@ -127,13 +127,6 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	sbx_plugin.req.memory = sbx_plugin.req.pids = 0;
 	sbx_plugin.req.cpus = 0;
 	sbx_plugin.req.cgroup_view = 1;
-	/* Import progress: one stream per step, from the first node. */
-	{
-		uint32_t node = 0;
-
-		if (spank_get_item(sp, S_JOB_NODEID, &node) == ESPANK_SUCCESS && node != 0)
-			sbx_plugin.req.quiet = 1;
-	}
 	if (spank_getenv(sp, "SANDBOX_REPORT", sbx_plugin.report, sizeof(sbx_plugin.report)) !=
 	    ESPANK_SUCCESS)
 		sbx_plugin.report[0] = '\0';

@@ -52,7 +52,8 @@ setup_file() {
 
 	registry_start --as "$SBX_USER" --dir "$WORK"
 	registry_push "oci:$WORK/images/oci:layered" sbx/layered:v1
-	registry_push "oci:$WORK/images/oci:layered" sbx/one-node:v1
+	# A different image (another digest): nothing in the cache yet.
+	registry_push "oci:$WORK/images/oci:base" sbx/one-node:v1
 	registry_push "oci:$WORK/images/oci:layered" sbx/entry:v1
 }
 
