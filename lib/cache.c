@@ -735,6 +735,17 @@ int sbx_cache_ref_get(struct sbx_cache *c, const char *ref, char key[72])
 	return 1;
 }
 
+long sbx_cache_ref_age(struct sbx_cache *c, const char *ref)
+{
+	struct stat st;
+	char rel[80];
+
+	ref_name(ref, rel);
+	if (fstatat(c->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return time(NULL) >= st.st_mtime ? (long)(time(NULL) - st.st_mtime) : 0;
+}
+
 int sbx_cache_ref_put(struct sbx_cache *c, const char *ref, const char *key, struct sbx_err *err)
 {
 	char rel[80], tmp[PATH_MAX], hex[65], line[80], host[HOST_MAX + 1];

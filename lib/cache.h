@@ -61,6 +61,8 @@ void sbx_cache_release(struct sbx_cache_entry *e);
 /* The ref index, to skip re-hashing a reference seen before.
  * get: 1 and key filled when found, 0 when none (or unreadable). */
 int sbx_cache_ref_get(struct sbx_cache *c, const char *ref, char key[72]);
+/* Seconds since ref was last recorded, or -1 when it never was. */
+long sbx_cache_ref_age(struct sbx_cache *c, const char *ref);
 int sbx_cache_ref_put(struct sbx_cache *c, const char *ref, const char *key, struct sbx_err *err);
 
 struct sbx_cache_item {

@@ -46,6 +46,15 @@ int sbx_err_sys(struct sbx_err *err, const char *hint, const char *fmt, ...)
 	return -1;
 }
 
+int sbx_err_vset_in(struct sbx_err *err, int errnum, const char *hint, const char *where,
+		    const char *fmt, va_list ap)
+{
+	char reason[SBX_ERR_MAX];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	return sbx_err_set(err, errnum, hint, "%s: %s", where, reason);
+}
+
 void sbx_err_clear(struct sbx_err *err)
 {
 	if (err) {

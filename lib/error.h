@@ -3,6 +3,7 @@
 #ifndef SBX_ERROR_H
 #define SBX_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define SBX_ERR_MAX 1024
@@ -20,6 +21,12 @@ int sbx_err_set(struct sbx_err *err, int errnum, const char *hint,
 /* Like sbx_err_set with errnum = errno. */
 int sbx_err_sys(struct sbx_err *err, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* sbx_err_set of "<where>: <reason>", the reason formatted from fmt and ap:
+ * for the wrappers that put their own context (an entry, a file) in front of
+ * every message. Always returns -1. */
+int sbx_err_vset_in(struct sbx_err *err, int errnum, const char *hint, const char *where,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 void sbx_err_clear(struct sbx_err *err);
 

@@ -51,19 +51,35 @@ int sbx_rmtree_at(int dirfd, const char *name)
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-const char *sbx_human_size(uint64_t bytes, char *buf, unsigned len)
+/* bytes in the largest of units[0..n_units) (each 1024 times the one
+ * before) that leaves at least 1: whole in units[0], else to one decimal. */
+static const char *format_size(uint64_t bytes, const char *const *units, unsigned n_units,
+			       const char *sep, char *buf, unsigned len)
 {
-	static const char units[] = "BKMGTP";
 	double v = (double)bytes;
 	unsigned u = 0;
 
-	while (v >= 1024.0 && u < sizeof(units) - 2) {
+	while (v >= 1024.0 && u + 1 < n_units) {
 		v /= 1024.0;
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+		snprintf(buf, len, "%llu%s%s", (unsigned long long)bytes, sep, units[0]);
 	else
-		snprintf(buf, len, "%.1f%c", v, units[u]);
+		snprintf(buf, len, "%.1f%s%s", v, sep, units[u]);
 	return buf;
+}
+
+const char *sbx_human_size(uint64_t bytes, char *buf, unsigned len)
+{
+	static const char *const units[] = { "B", "K", "M", "G", "T", "P" };
+
+	return format_size(bytes, units, sizeof(units) / sizeof(units[0]), "", buf, len);
+}
+
+const char *sbx_human_size_iec(uint64_t bytes, char *buf, unsigned len)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+	return format_size(bytes, units, sizeof(units) / sizeof(units[0]), " ", buf, len);
 }

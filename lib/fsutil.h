@@ -13,4 +13,7 @@ int sbx_rmtree_at(int dirfd, const char *name);
 /* "12.3M"-style size (binary units) in buf. */
 const char *sbx_human_size(uint64_t bytes, char *buf, unsigned len);
 
+/* "12.3 MiB"-style size, "512 bytes" below 1 KiB, for messages. */
+const char *sbx_human_size_iec(uint64_t bytes, char *buf, unsigned len);
+
 #endif

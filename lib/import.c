@@ -376,6 +376,7 @@ static int registry_key(struct job *j, struct sbx_cache *c, const struct sbx_reg
 			struct sbx_err *err)
 {
 	char target[1200], msg[1024], hex[65];
+	long age;
 	char *argv[] = { "skopeo", "inspect", "--raw", "--retry-times", "2", target, NULL, NULL };
 	int out = -1, st, rc = -1;
 	off_t size;
@@ -387,6 +388,13 @@ static int registry_key(struct job *j, struct sbx_cache *c, const struct sbx_reg
 		return 0;
 	}
 	snprintf(target, sizeof(target), "docker://%s/%s:%s", r->host, r->repo, r->tag);
+	/* Asked a moment ago (another step of the job, another node on a
+	 * shared cache): no round trip. */
+	age = sbx_cache_ref_age(c, target);
+	if (age >= 0 && (uint64_t)age < j->pol->tag_ttl && sbx_cache_ref_get(c, target, key) == 1) {
+		snprintf(src, srclen, "docker://%s/%s@%s", r->host, r->repo, key);
+		return 0;
+	}
 	if (tls) {
 		argv[5] = (char *)tls;
 		argv[6] = target;

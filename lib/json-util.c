@@ -15,13 +15,14 @@
 int sbx_json_fail(const struct sbx_json_ctx *c, struct sbx_err *err, int errnum, const char *hint,
 		  const char *fmt, ...)
 {
-	char reason[SBX_ERR_MAX];
+	char where[SBX_ERR_MAX];
 	va_list ap;
 
+	snprintf(where, sizeof(where), "image '%s': %s", c->what, c->where);
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	sbx_err_vset_in(err, errnum, hint, where, fmt, ap);
 	va_end(ap);
-	return sbx_err_set(err, errnum, hint, "image '%s': %s: %s", c->what, c->where, reason);
+	return -1;
 }
 
 /* The whole of a regular file below dfd, at most SBX_OCI_JSON_MAX bytes,

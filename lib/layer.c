@@ -5,6 +5,7 @@
  * kept as records and handed to mksquashfs as a pseudo file instead (both in
  * layer-pseudo.c). */
 #include "layer.h"
+#include "fsutil.h"
 #include "layer-internal.h"
 
 #include <archive.h>
@@ -107,30 +108,12 @@ static int fail(struct sbx_unpack *u, struct sbx_err *err, int errnum, const cha
 static int fail(struct sbx_unpack *u, struct sbx_err *err, int errnum, const char *hint,
 		const char *fmt, ...)
 {
-	char reason[SBX_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	sbx_err_vset_in(err, errnum, hint, u->priv->ctx, fmt, ap);
 	va_end(ap);
-	return sbx_err_set(err, errnum, hint, "%s: %s", u->priv->ctx, reason);
-}
-
-static const char *human(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = (double)n;
-	unsigned i = 0;
-
-	while (v >= 1024.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024.0;
-		i++;
-	}
-	if (i == 0)
-		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[i]);
-	return buf;
+	return -1;
 }
 
 /* ---- resolving directories inside the root ---- */
@@ -351,15 +334,44 @@ hit:
 
 /* ---- removing ---- */
 
+/* The directory name in at, open to read its entries; NULL with errno. */
+static DIR *open_dir_at(int at, const char *name, int flags)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags), saved;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
+/* The next entry but "." and ".."; NULL at the end (errno 0) or on error. */
+static struct dirent *next_child(DIR *d)
+{
+	struct dirent *de;
+
+	do {
+		errno = 0;
+		de = readdir(d);
+	} while (de && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0));
+	return de;
+}
+
 /* name in at and everything below it, never following a symlink; the
  * records of what goes go too. -1 with errno. */
 static int remove_tree(struct sbx_unpack *u, int at, const char *name, const char *path, int depth)
 {
 	struct stat st;
 	struct dirent *de;
-	DIR *d = NULL;
+	DIR *d;
 	char *child;
-	int fd, rc = -1, saved;
+	int rc = -1, saved;
 
 	u->priv->pc_stale = 1;
 	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -376,15 +388,10 @@ static int remove_tree(struct sbx_unpack *u, int at, const char *name, const cha
 	}
 	if ((st.st_mode & 0700) != 0700 && fchmodat(at, name, (st.st_mode & 0777) | 0700, 0) < 0)
 		return -1;
-	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	d = open_dir_at(at, name, O_NOFOLLOW);
+	if (!d)
 		return -1;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = next_child(d))) {
 		child = join(path, de->d_name);
 		if (!child || remove_tree(u, dirfd(d), de->d_name, child, depth + 1) < 0) {
 			free(child);
@@ -439,17 +446,12 @@ static int make_opaque(struct sbx_unpack *u, int dirfd_, const char *path, int d
 	struct dirent *de;
 	DIR *d;
 	char *child;
-	int fd, rc = -1, saved, ok;
+	int rc = -1, saved, ok;
 
-	fd = openat(dirfd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	d = open_dir_at(dirfd_, ".", 0);
+	if (!d)
 		return -1;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = next_child(d))) {
 		child = join(path, de->d_name);
 		if (!child)
 			goto out;
@@ -563,7 +565,7 @@ static int check_size(struct sbx_unpack *u, uint64_t size, struct sbx_err *err)
 
 	if (u->max_size && (size > u->max_size || u->bytes > u->max_size - size))
 		return fail(u, err, 0, "images.max_unpacked_size", "the image unpacks to more than %s",
-			    human(u->max_size, shown, sizeof(shown)));
+			    sbx_human_size_iec(u->max_size, shown, sizeof(shown)));
 	u->bytes += size;
 	return 0;
 }

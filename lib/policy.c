@@ -50,6 +50,7 @@ static const struct key keys[] = {
 	KEY("images", "cache_dir", KEY_PATH, cache_dir),
 	KEY("images", "cache_max_size", KEY_SIZE, cache_max_size),
 	KEY("images", "cache_wait", KEY_COUNT, cache_wait),
+	KEY("images", "tag_ttl", KEY_COUNT, tag_ttl),
 	KEY("images", "max_unpacked_size", KEY_SIZE, max_unpacked_size),
 	KEY("images", "entrypoint", KEY_BOOL, entrypoint),
 	KEY("images", "kernel_squashfs", KEY_DIRS, kernel_squashfs),
@@ -604,6 +605,7 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.seccomp = 1,
 		.cache_max_size = 20 * GIB,
 		.cache_wait = 600,
+		.tag_ttl = 60,
 		.max_unpacked_size = 64 * GIB,
 	};
 	int rc = -1;

@@ -25,6 +25,7 @@ struct sbx_policy {
 	char *cache_dir;               /* cache_dir = DIR (per-user <DIR>/<uid>); NULL: ~/.cache/slurm-sandbox */
 	uint64_t cache_max_size;       /* cache_max_size = SIZE: each user's cache is cut back to it */
 	uint64_t cache_wait;           /* cache_wait = seconds to wait for another import of the same image */
+	uint64_t tag_ttl;              /* tag_ttl = seconds a tag's digest is trusted without asking the registry */
 	uint64_t max_unpacked_size;    /* max_unpacked_size = SIZE: an image's files, all layers together */
 	int entrypoint;                /* entrypoint = yes|no: run the image's Entrypoint by default */
 	struct sbx_strv kernel_squashfs; /* kernel_squashfs = admin dirs whose squashfs images the kernel mounts (Slurm) */

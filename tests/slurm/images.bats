@@ -14,18 +14,12 @@
 # saying so, when it is not.
 bats_require_minimum_version 1.5.0
 
+load common
 load ../lib/registry
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
-	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
-	export SBX_USER=${SBX_TEST_USER:-sbxtest}
-	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
-	export SBX_CLUSTER=${SBX_CLUSTER:-/tmp/sbx-cluster-images-$$}
-	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
-	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	slurm_require
+	slurm_start_cluster "${SBX_CLUSTER:-/tmp/sbx-cluster-images-$$}"
 
 	export IMAGE_CACHE=$SBX_CLUSTER/image-cache
 	mkdir -m 1777 "$IMAGE_CACHE"
@@ -59,23 +53,16 @@ setup_file() {
 
 teardown_file() {
 	registry_stop
-	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
-	[ -n "${WORK:-}" ] && rm -rf "$WORK"
-	return 0
+	slurm_teardown_cluster
 }
 
 setup() {
-	runuser -u "$SBX_USER" -- sh -c 'test -r /dev/fuse && test -w /dev/fuse' ||
+	fuse_open ||
 		skip "/dev/fuse is not read-writable by $SBX_USER (squashfuse needs it; tests/run-all makes it 0666, as distributions ship it)"
 }
 
 as_user_quiet() {
 	(cd "$WORK" && runuser -u "$SBX_USER" -- "$@" >/dev/null)
-}
-
-# Run a Slurm command as the test user, from its work directory.
-as_user() {
-	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
 }
 
 show() {

@@ -3,32 +3,26 @@
 # sandboxed step must see those, not the node's.
 bats_require_minimum_version 1.5.0
 
+load common
+
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
-	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
-	export SBX_USER=${SBX_TEST_USER:-sbxtest}
-	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
+	slurm_require
 	# The job gets a private /tmp: everything the job reads lives elsewhere,
 	# the build included (a clone may well sit below /tmp).
-	export SBX_CLUSTER=/var/tmp/sbx-cluster-jc-$$
 	export JC_BUILD=/var/tmp/sbx-build-jc-$$
 	mkdir -p "$JC_BUILD/tests"
 	cp "$BUILD/spank_sandbox.so" "$BUILD/sandbox-helper" "$BUILD/sandbox-exec" "$JC_BUILD/"
 	cp "$BUILD/tests/sbx-probe" "$JC_BUILD/tests/"
 	chmod -R a+rX "$JC_BUILD"
 	export BUILD=$JC_BUILD
-	SBX_JOBCONTAINER=1 "$REPO/tests/slurm/local-cluster.sh" start >/dev/null
-	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	SBX_JOBCONTAINER=1 slurm_start_cluster "/var/tmp/sbx-cluster-jc-$$"
 	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /var/tmp/sbx-slurm-jc.XXXXXX)
 	export IMG=$WORK/image
 	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
 }
 
 teardown_file() {
-	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
-	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	slurm_teardown_cluster
 	[ -n "${JC_BUILD:-}" ] && rm -rf "$JC_BUILD"
 	return 0
 }

@@ -5,17 +5,12 @@
 # admin directory others may write to, still goes through squashfuse.
 bats_require_minimum_version 1.5.0
 
+load common
+
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
-	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	slurm_require
 	command -v mksquashfs >/dev/null || skip "mksquashfs is missing (apt-get install squashfs-tools)"
-	export SBX_USER=${SBX_TEST_USER:-sbxtest}
-	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
-	export SBX_CLUSTER=${SBX_CLUSTER:-/tmp/sbx-cluster-kimg-$$}
-	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
-	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	slurm_start_cluster "${SBX_CLUSTER:-/tmp/sbx-cluster-kimg-$$}"
 	# Admin images: root-owned, 0755 all the way up (/tmp is 1777, so not
 	# below it).
 	export ADMIN=/var/lib/sbx-test-images-$$
@@ -37,18 +32,9 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
+	slurm_teardown_cluster
 	[ -n "${ADMIN:-}" ] && rm -rf "$ADMIN"
-	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 	return 0
-}
-
-as_user() {
-	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
-}
-
-fuse_open() {
-	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
 }
 
 @test "an admin squashfs under kernel_squashfs is mounted by the kernel during the step, and not after" {

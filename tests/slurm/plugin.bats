@@ -3,16 +3,11 @@
 # three slurmd on 127.0.0.1, jobs submitted by the unprivileged user sbxtest.
 bats_require_minimum_version 1.5.0
 
+load common
+
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
-	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
-	export SBX_USER=${SBX_TEST_USER:-sbxtest}
-	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
-	export SBX_CLUSTER=${SBX_CLUSTER:-/tmp/sbx-cluster-$$}
-	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
-	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+	slurm_require
+	slurm_start_cluster "${SBX_CLUSTER:-/tmp/sbx-cluster-$$}"
 	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-slurm.XXXXXX)
 	export IMG=$WORK/image
 	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
@@ -20,14 +15,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
-	[ -n "${WORK:-}" ] && rm -rf "$WORK"
-	return 0
-}
-
-# Run a Slurm command as the test user, from its work directory.
-as_user() {
-	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
+	slurm_teardown_cluster
 }
 
 no_drained_node() {

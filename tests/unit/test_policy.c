@@ -101,6 +101,7 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_str_or_null(a->cache_dir, b->cache_dir);
 	assert_int_equal(a->cache_max_size, b->cache_max_size);
 	assert_int_equal(a->cache_wait, b->cache_wait);
+	assert_int_equal(a->tag_ttl, b->tag_ttl);
 	assert_int_equal(a->max_unpacked_size, b->max_unpacked_size);
 	assert_int_equal(a->entrypoint, b->entrypoint);
 	assert_strv_same(&a->kernel_squashfs, &b->kernel_squashfs);
@@ -164,6 +165,7 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_null(p->cache_dir);
 	assert_int_equal(p->cache_max_size, 20 * GIB);
 	assert_int_equal(p->cache_wait, 600);
+	assert_int_equal(p->tag_ttl, 60);
 	assert_int_equal(p->max_unpacked_size, 64 * GIB);
 	assert_int_equal(p->entrypoint, 0);
 	assert_list(&p->mount_sources, "/");
@@ -266,7 +268,7 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 	assert_int_equal(ini_parse(path, count_key, &seen), 0);
 	assert_list(&seen,
 		    "images.allowed images.registries images.insecure_registries "
-		    "images.cache_dir images.cache_max_size images.cache_wait "
+		    "images.cache_dir images.cache_max_size images.cache_wait images.tag_ttl "
 		    "images.max_unpacked_size images.entrypoint images.kernel_squashfs "
 		    "mounts.allowed_sources mounts.mount_home "
 		    "mounts.allow_mount_home rootfs.writable rootfs.allow_writable "
@@ -308,13 +310,14 @@ static void the_image_keys_are_read(void **state)
 
 	load_ok(fx, "[images]\nregistries = registry.example.org, *.hpc.example.org:5000\n"
 		    "insecure_registries = 127.0.0.1:5000\ncache_dir = /var/cache//sbx/\n"
-		    "cache_max_size = 100G\ncache_wait = 30\nmax_unpacked_size = 8G\n"
+		    "cache_max_size = 100G\ncache_wait = 30\ntag_ttl = \nmax_unpacked_size = 8G\n"
 		    "entrypoint = yes\nkernel_squashfs = /opt/images\n");
 	assert_list(&fx->pol.registries, "registry.example.org *.hpc.example.org:5000");
 	assert_list(&fx->pol.insecure_registries, "127.0.0.1:5000");
 	assert_string_equal(fx->pol.cache_dir, "/var/cache/sbx");
 	assert_int_equal(fx->pol.cache_max_size, 100ULL << 30);
 	assert_int_equal(fx->pol.cache_wait, 30);
+	assert_int_equal(fx->pol.tag_ttl, 0);
 	assert_int_equal(fx->pol.max_unpacked_size, 8ULL << 30);
 	assert_int_equal(fx->pol.entrypoint, 1);
 	assert_list(&fx->pol.kernel_squashfs, "/opt/images");

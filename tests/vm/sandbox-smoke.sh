@@ -35,5 +35,28 @@ check "seccomp, no_new_privs and no capabilities inside" \
 check "the network is loopback only" sbx -- sh -c '[ "$(ls /sys/class/net)" = lo ]'
 check "a bind mount is read-only when asked" sbx --mount /tmp:/data:ro -- sh -c '! touch /data/x 2>/dev/null'
 check "sandbox-run info says sandboxes work" runuser -u "$user" -- "$BUILD/sandbox-run" info
+
+# Images on Debian's kernel: squashfuse in the user namespace, and a tarball
+# imported into the cache. /dev/fuse opened as the distributions ship it.
+if [ -c /dev/fuse ] && command -v squashfuse >/dev/null && command -v mksquashfs >/dev/null; then
+	chmod 0666 /dev/fuse
+	dir=$(dirname "$img")
+	runuser -u "$user" -- mksquashfs "$img" "$dir/image.sqfs" -quiet -no-progress -noappend >/dev/null
+	runuser -u "$user" -- tar -C "$img" -czf "$dir/image.tar.gz" .
+	runuser -u "$user" -- mkdir "$dir/cache"
+	printf '[images]\ncache_dir = %s/cache\n' "$dir" | runuser -u "$user" -- tee "$dir/images.conf" >/dev/null
+	img_run() { runuser -u "$user" -- env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" --config "$dir/images.conf" "$@"; }
+	check "a squashfs image is mounted with squashfuse in the user namespace" \
+		img_run --image "$dir/image.sqfs" -- sh -c '[ -x /bin/sbx-probe ]'
+	import_twice() {
+		img_run --image "$dir/image.tar.gz" -- true 2>"$dir/first" &&
+			grep -q "sandbox: imported" "$dir/first" &&
+			img_run --image "$dir/image.tar.gz" -- true 2>"$dir/second" &&
+			! grep -q "sandbox: importing" "$dir/second" || { cat "$dir/first" "$dir/second"; false; }
+	}
+	check "a tarball is imported once, then a cache hit" import_twice
+else
+	echo "# images: skipped (no /dev/fuse, squashfuse or mksquashfs in the guest)"
+fi
 echo "# $failed failed"
 [ "$failed" -eq 0 ]

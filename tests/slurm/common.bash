@@ -1,0 +1,40 @@
+# Shared by the tests/slurm/*.bats suites (`load common`): a real local
+# cluster (local-cluster.sh: three slurmd on this machine) started by root,
+# jobs submitted by the unprivileged user $SBX_USER.
+
+# What every suite needs before it starts its cluster: root, the plugin
+# built, REPO, BUILD and the test user $SBX_USER (created if missing).
+slurm_require() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
+	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	export BUILD=${BUILD:-$REPO/build}
+	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	export SBX_USER=${SBX_TEST_USER:-sbxtest}
+	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
+}
+
+# slurm_start_cluster DIR: a cluster in DIR ($SBX_CLUSTER) with the plugin of
+# $BUILD, and $SLURM_CONF naming its slurm.conf. Variables set before the
+# call (SBX_JOBCONTAINER=1 slurm_start_cluster ...) reach local-cluster.sh.
+slurm_start_cluster() {
+	export SBX_CLUSTER=$1
+	"$REPO/tests/slurm/local-cluster.sh" start >/dev/null
+	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
+}
+
+# The cluster stopped and removed, and the work directory $WORK.
+slurm_teardown_cluster() {
+	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	return 0
+}
+
+# Run a Slurm command as the test user, from its work directory.
+as_user() {
+	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")
+}
+
+# squashfuse runs as the job's user and needs /dev/fuse read-writable by it.
+fuse_open() {
+	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
+}
