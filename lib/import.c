@@ -282,11 +282,13 @@ static int build_entry(struct job *j, const char *layout, const char *tarball, s
 	{
 		/* zstd level 3: about 20 times faster than mksquashfs's default
 		 * level 15 for a 10 % bigger image; imports are on the job's
-		 * critical path. mksquashfs takes the root's owner and mode only
-		 * from options, never from the pseudo file. */
+		 * critical path. -mem: mksquashfs would take a quarter of the
+		 * node's RAM, past the job's memory limit under Slurm. It takes
+		 * the root's owner and mode only from options, never from the
+		 * pseudo file. */
 		char root_mode[16], root_uid[16], root_gid[16];
 		char *argv[] = { "mksquashfs", rootfs, sqfs, "-comp", "zstd", "-Xcompression-level", "3",
-				 "-no-xattrs", "-noappend", "-quiet", "-no-progress", "-pf", pseudo,
+				 "-no-xattrs", "-noappend", "-quiet", "-no-progress", "-mem", "256M", "-pf", pseudo,
 				 "-root-mode", root_mode, "-root-uid", root_uid, "-root-gid", root_gid, NULL };
 		mode_t mode;
 		uid_t uid;

@@ -13,20 +13,11 @@
 # suite. Every test that mounts an image skips, saying so, when it is not.
 
 load ../lib/common
+load ../lib/images
 
 setup_file() {
 	is_root && return 0
-	local bin
-	for bin in "$BUILD/sandbox-run" "$SANDBOX_HELPER" "$SBX_PROBE"; do
-		if [ ! -x "$bin" ]; then
-			echo "$bin is missing: build first (make all $BUILD/tests/sbx-probe)" >&2
-			return 1
-		fi
-	done
-	make_image "$IMG"
-	"$SBX_TESTS_LIB/mkoci.sh" all "$IMG" "$IMAGES"
-	mkdir -m 1777 "$FILE_CACHE"
-	write_default_config "$SBX_CONFIG"
+	prepare_image_suite
 	sed -i "/^\[images\]/a cache_dir = $FILE_CACHE" "$SBX_CONFIG"
 
 	# The host directory the hostile archives aim at: in $HOME, which the
@@ -60,11 +51,6 @@ setup() {
 
 # ---------------------------------------------------------------- helpers
 
-need_fuse() {
-	[ -r /dev/fuse ] && [ -w /dev/fuse ] ||
-		skip "/dev/fuse is not read-writable by $(id -un) (squashfuse needs it; tests/run-all as root makes it 0666, as distributions ship it)"
-}
-
 # cache_policy SECTION.KEY=VALUE...: the suite's policy with this test's own
 # cache ($CACHE); prints the file's path.
 cache_policy() {
@@ -72,53 +58,9 @@ cache_policy() {
 	policy images.cache_dir="$CACHE" "$@"
 }
 
-import_count() {
-	grep -c '^sandbox: importing ' <<<"$1" || true
-}
-
 # The short digest of the "sandbox: imported REF as sha256:<12 hex>" line.
 imported_digest() {
 	sed -n 's/^sandbox: imported .* as sha256:\([0-9a-f]\{12\}\).*/\1/p' <<<"$1" | tail -n 1
-}
-
-assert_imports() {
-	local n
-	n=$(import_count "$stderr")
-	if [ "$n" -ne "$1" ]; then
-		echo "expected $1 \"sandbox: importing\" line(s), saw $n" >&2
-		show_run
-		return 1
-	fi
-}
-
-# An import refused midway: exit 125, and after the progress lines of the
-# import ("sandbox: importing ..." and the like) one last "sandbox: ..." line
-# naming every word.
-assert_import_refused() {
-	local word ok=1 n=${#stderr_lines[@]} i last
-	[ "$status" -eq 125 ] || ok=0
-	[ "$n" -ge 1 ] || ok=0
-	last=${stderr_lines[$((n - 1))]:-}
-	[[ "$last" == "sandbox: "* ]] || ok=0
-	for word in "$@"; do
-		[[ "$last" == *"$word"* ]] || ok=0
-	done
-	for ((i = 0; i < n - 1; i++)); do
-		[[ "${stderr_lines[$i]}" == "sandbox: "* ]] && [ "${stderr_lines[$i]}" != "$last" ] || ok=0
-	done
-	if [ "$ok" -ne 1 ]; then
-		echo "expected exit 125, progress lines, then one \"sandbox: ...\" line naming: $*" >&2
-		show_run
-		return 1
-	fi
-}
-
-assert_stderr_contains() {
-	if [[ "$stderr" != *"$1"* ]]; then
-		echo "expected stderr to contain: $1" >&2
-		show_run
-		return 1
-	fi
 }
 
 # The published entries of a cache: <cache>/<uid>/images/<hex>/ with an
@@ -233,9 +175,7 @@ make_canary_squashfs() {
 
 @test "a squashfs image runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/image.sqfs" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/image.sqfs"
 }
 
 @test "a squashfs image is mounted, not imported: no progress line and no cache entry" {
@@ -268,37 +208,27 @@ make_canary_squashfs() {
 
 @test "a .tar.gz root filesystem runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/rootfs.tar.gz" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/rootfs.tar.gz"
 }
 
 @test "a .tar.zst root filesystem runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/rootfs.tar.zst" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/rootfs.tar.zst"
 }
 
 @test "a docker save archive runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/docker.tar" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/docker.tar"
 }
 
 @test "an OCI layout directory runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/oci-layered" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/oci-layered"
 }
 
 @test "an OCI archive runs" {
 	need_fuse
-	run_sbx --image "$IMAGES/oci.tar" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/oci.tar"
 }
 
 @test "a file and a directory deleted by the upper layer are absent" {
@@ -469,15 +399,7 @@ hello"
 
 @test "the second use of an archive is a cache hit" {
 	need_fuse
-	local conf
-	conf=$(cache_policy)
-	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- true
-	assert_success
-	assert_imports 1
-	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.gz" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
-	assert_imports 0
+	assert_second_use_is_a_cache_hit "$IMAGES/rootfs.tar.gz"
 }
 
 @test "the user's cache directory is mode 0700" {
@@ -573,30 +495,7 @@ hello"
 
 @test "16 concurrent first uses of one archive import it once and all succeed" {
 	need_fuse
-	local conf i n=0 rc failed=0
-	local -a pids=()
-	conf=$(cache_policy)
-	for i in $(seq 16); do
-		sbx --config "$conf" --image "$IMAGES/docker.tar" -- cat /etc/sbx-image-marker \
-			>"$BATS_TEST_TMPDIR/out.$i" 2>"$BATS_TEST_TMPDIR/err.$i" 3>&- &
-		pids+=($!)
-	done
-	for i in $(seq 16); do
-		rc=0
-		wait "${pids[$((i - 1))]}" || rc=$?
-		if [ "$rc" -ne 0 ] || [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" != sbx-test-image ]; then
-			echo "run $i: exit $rc, stdout: $(cat "$BATS_TEST_TMPDIR/out.$i")" >&2
-			sed 's/^/  /' "$BATS_TEST_TMPDIR/err.$i" >&2
-			failed=1
-		fi
-	done
-	n=$(cat "$BATS_TEST_TMPDIR"/err.* | grep -c '^sandbox: importing ' || true)
-	if [ "$n" -ne 1 ]; then
-		echo "expected one \"sandbox: importing\" line in all 16 runs, saw $n:" >&2
-		cat "$BATS_TEST_TMPDIR"/err.* >&2
-		failed=1
-	fi
-	[ "$failed" -eq 0 ]
+	assert_16_first_uses_import_once "$(cache_policy)" "$IMAGES/docker.tar"
 }
 
 @test "an import killed midway leaves nothing that stops the next use" {
@@ -619,9 +518,7 @@ hello"
 	wait_exit "$SBX_JOB" || true
 	wait_for not test_processes_alive
 
-	run_sbx --config "$conf" --image "$BATS_TEST_TMPDIR/big.tar.zst" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$BATS_TEST_TMPDIR/big.tar.zst" --config "$conf"
 	assert_equal "" "$(cache_strays "$CACHE")" "what the killed import left in the cache"
 }
 
@@ -635,9 +532,7 @@ hello"
 	[ -n "$entry" ] || { echo "no entry in $CACHE" >&2; false; }
 	chmod u+w "$entry/image.sqfs"
 	truncate -s 4096 "$entry/image.sqfs"
-	run_sbx --config "$conf" --image "$IMAGES/rootfs.tar.zst" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "$IMAGES/rootfs.tar.zst" --config "$conf"
 	assert_imports 1
 }
 
@@ -687,6 +582,18 @@ assert_refused_or_ran() {
 	fi
 }
 
+# hostile_refused_or_harmless CASE WORD OUTPUT CMD...: the hostile image CASE
+# is refused naming WORD, or CMD prints OUTPUT in it; either way nothing
+# outside the cache entry changed.
+hostile_refused_or_harmless() {
+	local case=$1 word=$2 want=$3
+	shift 3
+	hostile_run "$case" "$@"
+	assert_refused_or_ran "$word"
+	[ "$status" -eq 125 ] || assert_output "$want"
+	assert_nothing_escaped
+}
+
 @test "hostile: a ../ member is refused and nothing is written outside" {
 	need_fuse
 	hostile_run dotdot true
@@ -696,26 +603,17 @@ assert_refused_or_ran() {
 
 @test "hostile: an absolute member is refused or stays inside the image" {
 	need_fuse
-	hostile_run absolute cat "$VICTIM/sbx-absolute"
-	assert_refused_or_ran "sbx-absolute"
-	[ "$status" -eq 125 ] || assert_output "absolute"
-	assert_nothing_escaped
+	hostile_refused_or_harmless absolute "sbx-absolute" "absolute" cat "$VICTIM/sbx-absolute"
 }
 
 @test "hostile: a write through an absolute symlink lands inside the image" {
 	need_fuse
-	hostile_run symlink-abs cat /sbx-evil/sbx-pwned
-	assert_refused_or_ran "sbx-evil"
-	[ "$status" -eq 125 ] || assert_output "pwned through a symlink"
-	assert_nothing_escaped
+	hostile_refused_or_harmless symlink-abs "sbx-evil" "pwned through a symlink" cat /sbx-evil/sbx-pwned
 }
 
 @test "hostile: a write through a ../../.. symlink lands inside the image" {
 	need_fuse
-	hostile_run symlink-climb cat /sbx-evil/sbx-pwned
-	assert_refused_or_ran "sbx-evil"
-	[ "$status" -eq 125 ] || assert_output "pwned through a symlink"
-	assert_nothing_escaped
+	hostile_refused_or_harmless symlink-climb "sbx-evil" "pwned through a symlink" cat /sbx-evil/sbx-pwned
 }
 
 @test "hostile: a hard link climbing out of the image is refused" {
@@ -780,40 +678,25 @@ assert_refused_or_ran() {
 
 @test "hostile: an OCI whiteout '.wh..' is refused or harmless" {
 	need_fuse
-	hostile_run oci-wh-dotdot cat /etc/sbx-image-marker
-	assert_refused_or_ran ".wh.."
-	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
-	assert_nothing_escaped
+	hostile_refused_or_harmless oci-wh-dotdot ".wh.." "sbx-test-image" cat /etc/sbx-image-marker
 }
 
 @test "hostile: an OCI whiteout '../.wh.existing' is refused or harmless" {
 	need_fuse
-	hostile_run oci-wh-parent cat /etc/sbx-image-marker
-	assert_refused_or_ran ".wh.existing"
-	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
-	assert_nothing_escaped
+	hostile_refused_or_harmless oci-wh-parent ".wh.existing" "sbx-test-image" cat /etc/sbx-image-marker
 }
 
 @test "hostile: an OCI whiteout climbing to a host file is refused or harmless" {
 	need_fuse
-	hostile_run oci-wh-climb cat /etc/sbx-image-marker
-	assert_refused_or_ran ".wh.existing"
-	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
-	assert_nothing_escaped
+	hostile_refused_or_harmless oci-wh-climb ".wh.existing" "sbx-test-image" cat /etc/sbx-image-marker
 }
 
 @test "hostile: an OCI whiteout through a symlinked dir deletes no host file" {
 	need_fuse
-	hostile_run oci-wh-symlink cat /etc/sbx-image-marker
-	assert_refused_or_ran "sbx-evil"
-	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
-	assert_nothing_escaped
+	hostile_refused_or_harmless oci-wh-symlink "sbx-evil" "sbx-test-image" cat /etc/sbx-image-marker
 }
 
 @test "hostile: an opaque whiteout through a symlinked dir empties no host dir" {
 	need_fuse
-	hostile_run oci-wh-opaque cat /etc/sbx-image-marker
-	assert_refused_or_ran "sbx-evil"
-	[ "$status" -eq 125 ] || assert_output "sbx-test-image"
-	assert_nothing_escaped
+	hostile_refused_or_harmless oci-wh-opaque "sbx-evil" "sbx-test-image" cat /etc/sbx-image-marker
 }

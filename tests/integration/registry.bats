@@ -9,6 +9,7 @@
 # distributions ship it; the tests skip, saying so, when it is not.
 
 load ../lib/common
+load ../lib/images
 load ../lib/registry
 
 AUTH_CREDS=sbx-user:sbx-secret-pw
@@ -17,17 +18,7 @@ FILE_CACHE=$BATS_FILE_TMPDIR/cache
 
 setup_file() {
 	is_root && return 0
-	local bin
-	for bin in "$BUILD/sandbox-run" "$SANDBOX_HELPER" "$SBX_PROBE"; do
-		if [ ! -x "$bin" ]; then
-			echo "$bin is missing: build first (make all $BUILD/tests/sbx-probe)" >&2
-			return 1
-		fi
-	done
-	make_image "$IMG"
-	"$SBX_TESTS_LIB/mkoci.sh" all "$IMG" "$IMAGES"
-	mkdir -m 1777 "$FILE_CACHE"
-	write_default_config "$SBX_CONFIG"
+	prepare_image_suite
 	sed -i "/^\[images\]/a cache_dir = $FILE_CACHE\ninsecure_registries = 127.0.0.1:*" "$SBX_CONFIG"
 
 	registry_start --auth "$AUTH_CREDS"
@@ -54,11 +45,6 @@ setup() {
 	CACHE=$BATS_TEST_TMPDIR/cache
 }
 
-need_fuse() {
-	[ -r /dev/fuse ] && [ -w /dev/fuse ] ||
-		skip "/dev/fuse is not read-writable by $(id -un) (squashfuse needs it; tests/run-all as root makes it 0666, as distributions ship it)"
-}
-
 # cache_policy SECTION.KEY=VALUE...: the registry-friendly policy with this
 # test's own cache; prints the file's path.
 cache_policy() {
@@ -66,43 +52,9 @@ cache_policy() {
 	policy images.cache_dir="$CACHE" images.insecure_registries='127.0.0.1:*' "$@"
 }
 
-assert_imports() {
-	local n
-	n=$(grep -c '^sandbox: importing ' <<<"$stderr" || true)
-	if [ "$n" -ne "$1" ]; then
-		echo "expected $1 \"sandbox: importing\" line(s), saw $n" >&2
-		show_run
-		return 1
-	fi
-}
-
-# A pull refused midway: exit 125, and after the progress lines of the
-# import ("sandbox: importing ..." and the like) one last "sandbox: ..." line
-# naming every word.
-assert_import_refused() {
-	local word ok=1 n=${#stderr_lines[@]} i last
-	[ "$status" -eq 125 ] || ok=0
-	[ "$n" -ge 1 ] || ok=0
-	last=${stderr_lines[$((n - 1))]:-}
-	[[ "$last" == "sandbox: "* ]] || ok=0
-	for word in "$@"; do
-		[[ "$last" == *"$word"* ]] || ok=0
-	done
-	for ((i = 0; i < n - 1; i++)); do
-		[[ "${stderr_lines[$i]}" == "sandbox: "* ]] && [ "${stderr_lines[$i]}" != "$last" ] || ok=0
-	done
-	if [ "$ok" -ne 1 ]; then
-		echo "expected exit 125, progress lines, then one \"sandbox: ...\" line naming: $*" >&2
-		show_run
-		return 1
-	fi
-}
-
 @test "an image pulled by tag runs" {
 	need_fuse
-	run_sbx --config "$(cache_policy)" --image "docker://$PLAIN_REGISTRY/sbx/layered:v1" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "docker://$PLAIN_REGISTRY/sbx/layered:v1" --config "$(cache_policy)"
 	assert_imports 1
 }
 
@@ -111,22 +63,12 @@ assert_import_refused() {
 	local digest
 	digest=$(REGISTRY=$PLAIN_REGISTRY registry_digest sbx/layered:v1)
 	[[ "$digest" == sha256:* ]] || { echo "skopeo inspect gave: $digest" >&2; false; }
-	run_sbx --image "docker://$PLAIN_REGISTRY/sbx/layered@$digest" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	assert_image_runs "docker://$PLAIN_REGISTRY/sbx/layered@$digest"
 }
 
 @test "the second use of a pulled image is a cache hit" {
 	need_fuse
-	local conf
-	conf=$(cache_policy)
-	run_sbx --config "$conf" --image "docker://$PLAIN_REGISTRY/sbx/base:v1" -- true
-	assert_success
-	assert_imports 1
-	run_sbx --config "$conf" --image "docker://$PLAIN_REGISTRY/sbx/base:v1" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
-	assert_imports 0
+	assert_second_use_is_a_cache_hit "docker://$PLAIN_REGISTRY/sbx/base:v1"
 }
 
 @test "a pulled image's upper layer deletes a file and a directory" {
@@ -153,39 +95,13 @@ assert_import_refused() {
 
 @test "16 concurrent first pulls of one image import it once and all succeed" {
 	need_fuse
-	local conf i n rc failed=0
-	local -a pids=()
-	conf=$(cache_policy)
-	for i in $(seq 16); do
-		sbx --config "$conf" --image "docker://$PLAIN_REGISTRY/sbx/crowd:v1" -- cat /etc/sbx-image-marker \
-			>"$BATS_TEST_TMPDIR/out.$i" 2>"$BATS_TEST_TMPDIR/err.$i" 3>&- &
-		pids+=($!)
-	done
-	for i in $(seq 16); do
-		rc=0
-		wait "${pids[$((i - 1))]}" || rc=$?
-		if [ "$rc" -ne 0 ] || [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" != sbx-test-image ]; then
-			echo "run $i: exit $rc, stdout: $(cat "$BATS_TEST_TMPDIR/out.$i")" >&2
-			sed 's/^/  /' "$BATS_TEST_TMPDIR/err.$i" >&2
-			failed=1
-		fi
-	done
-	n=$(cat "$BATS_TEST_TMPDIR"/err.* | grep -c '^sandbox: importing ' || true)
-	if [ "$n" -ne 1 ]; then
-		echo "expected one \"sandbox: importing\" line in all 16 runs, saw $n:" >&2
-		cat "$BATS_TEST_TMPDIR"/err.* >&2
-		failed=1
-	fi
-	[ "$failed" -eq 0 ]
+	assert_16_first_uses_import_once "$(cache_policy)" "docker://$PLAIN_REGISTRY/sbx/crowd:v1"
 }
 
 @test "a registry that needs a login is used with REGISTRY_AUTH_FILE" {
 	need_fuse
 	registry_auth_file "$BATS_TEST_TMPDIR/auth.json" "$AUTH_CREDS" "$AUTH_REGISTRY"
-	REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json \
-		run_sbx --image "docker://$AUTH_REGISTRY/sbx/base:v1" -- cat /etc/sbx-image-marker
-	assert_success
-	assert_output "sbx-test-image"
+	REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json assert_image_runs "docker://$AUTH_REGISTRY/sbx/base:v1"
 }
 
 @test "without credentials a registry that needs a login is refused in one line" {

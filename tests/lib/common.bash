@@ -113,8 +113,9 @@ make_image() {
 	"$SBX_TESTS_LIB/mkimage.sh" "$@"
 }
 
-setup_file() {
-	is_root && return 0
+# What every file's setup_file does (as the unprivileged user): the build
+# checked, $IMG made and $SBX_CONFIG written.
+prepare_suite() {
 	local bin
 	for bin in "$BUILD/sandbox-run" "$SANDBOX_HELPER" "$SBX_PROBE"; do
 		if [ ! -x "$bin" ]; then
@@ -124,6 +125,11 @@ setup_file() {
 	done
 	make_image "$IMG"
 	write_default_config "$SBX_CONFIG"
+}
+
+setup_file() {
+	is_root && return 0
+	prepare_suite
 }
 
 setup() {
@@ -331,12 +337,21 @@ assert_output() {
 	fi
 }
 
-assert_output_contains() {
-	if [[ "$output" != *"$1"* ]]; then
-		echo "expected stdout to contain: $1" >&2
+# assert_text_contains WHAT TEXT PART: TEXT (the run's WHAT) holds PART.
+assert_text_contains() {
+	if [[ "$2" != *"$3"* ]]; then
+		echo "expected $1 to contain: $3" >&2
 		show_run
 		return 1
 	fi
+}
+
+assert_output_contains() {
+	assert_text_contains stdout "$output" "$1"
+}
+
+assert_stderr_contains() {
+	assert_text_contains stderr "$stderr" "$1"
 }
 
 refute_output_contains() {

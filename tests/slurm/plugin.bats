@@ -216,7 +216,7 @@ assert_refused() {
 
 @test "srun --help lists the --sandbox options" {
 	run --separate-stderr as_user srun --help
-	[[ "$output" == *"--sandbox-image=DIR"* ]]
+	[[ "$output" == *"--sandbox-image=IMAGE"* ]]
 	[[ "$output" == *"--sandbox-mounts="* ]]
 	[[ "$output" == *"--sandbox-name=NAME"* ]]
 }
