@@ -1,8 +1,12 @@
 #!/usr/bin/env bats
-# images.kernel_squashfs on a real local cluster: an admin's squashfs image is
-# mounted by the plugin (as root, in init_post_opt) with the kernel's
-# squashfs driver, and unmounted when the step ends; a user's squashfs, or an
-# admin directory others may write to, still goes through squashfuse.
+# Which squashfs path is used when, on a real local cluster: an admin's image
+# under images.kernel_squashfs is mounted by the plugin (as root, in
+# init_post_opt) with the kernel's squashfs driver and unmounted when the step
+# ends; a user's squashfs, or an admin directory others may write to, goes
+# through squashfuse in the user's namespace, which needs /dev/fuse open to
+# users: a closed /dev/fuse gives one clear line (srun, sandbox-run) and
+# `sandbox-run info` explains it. These run as root, which may close
+# /dev/fuse for a moment and restores its mode.
 bats_require_minimum_version 1.5.0
 
 load common
@@ -29,6 +33,18 @@ setup_file() {
 	kernel_squashfs = $ADMIN
 	CONF
 	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-kimg.XXXXXX)
+}
+
+teardown() {
+	[ -z "${FUSE_MODE:-}" ] || chmod "$FUSE_MODE" /dev/fuse
+}
+
+# Close /dev/fuse to users (mode 0600, as on this project's CI host) until
+# the test ends.
+close_dev_fuse() {
+	[ -c /dev/fuse ] || skip "no /dev/fuse on this host"
+	FUSE_MODE=$(stat -c %a /dev/fuse)
+	chmod 0600 /dev/fuse
 }
 
 teardown_file() {
@@ -77,4 +93,38 @@ teardown_file() {
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$output" = admin-image ]
 	! grep -q "$WORK/mine.sqfs mounted with the kernel" "$SBX_CLUSTER"/log/slurmd-*.log
+}
+
+@test "with /dev/fuse closed, a user's squashfs fails the step with one line naming /dev/fuse" {
+	runuser -u "$SBX_USER" -- cp "$ADMIN/app.sqfs" "$WORK/closed.sqfs"
+	close_dev_fuse
+	run --separate-stderr as_user srun -N1 --sandbox-image="$WORK/closed.sqfs" cat /marker
+	[ "$status" -ne 0 ]
+	[ "$(grep -c 'sandbox: ' <<<"$stderr")" -eq 1 ] || { echo "$stderr" >&2; false; }
+	[[ "$stderr" == *"image '$WORK/closed.sqfs': a squashfs image needs /dev/fuse: Permission denied (an admin makes it usable with 'chmod 0666 /dev/fuse'"* ]] ||
+		{ echo "$stderr" >&2; false; }
+	run sinfo -h -o %T
+	[[ "$output" != *drain* ]]
+}
+
+@test "with /dev/fuse closed, the kernel path for admin images still works" {
+	close_dev_fuse
+	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/app.sqfs" cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = admin-image ]
+}
+
+@test "with /dev/fuse closed, sandbox-run says so in one line and sandbox-run info explains it" {
+	runuser -u "$SBX_USER" -- cp "$ADMIN/app.sqfs" "$WORK/closed2.sqfs"
+	close_dev_fuse
+	run --separate-stderr runuser -u "$SBX_USER" -- env SANDBOX_HELPER="$BUILD/sandbox-helper" \
+		"$BUILD/sandbox-run" --image "$WORK/closed2.sqfs" -- true
+	[ "$status" -eq 125 ]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ] || { echo "$stderr" >&2; false; }
+	[[ "$stderr" == "sandbox: image '$WORK/closed2.sqfs': a squashfs image needs /dev/fuse"* ]] ||
+		{ echo "$stderr" >&2; false; }
+	run runuser -u "$SBX_USER" -- "$BUILD/sandbox-run" info
+	[[ "$output" == *"/dev/fuse                 no   mode 0600, owner root, open read-write: Permission denied"* ]] ||
+		{ echo "$output" >&2; false; }
+	[[ "$output" == *"hint: chmod 0666 /dev/fuse"* ]] || { echo "$output" >&2; false; }
 }
