@@ -149,3 +149,49 @@ cache_policy() {
 	run_sbx --config "$(cache_policy)" --image "docker://$PLAIN_REGISTRY/sbx/no-such-repo:v1" -- true
 	assert_import_refused "sbx/no-such-repo:v1" "not found"
 }
+
+# A tag pushed again after a use: within images.tag_ttl the digest of the
+# first use still serves (no registry round trip); with tag_ttl empty the
+# registry is asked every time and the new image comes.
+@test "within images.tag_ttl a tag is not asked again; with tag_ttl empty it is" {
+	need_fuse
+	local conf fresh
+	conf=$(cache_policy)
+	REGISTRY=$PLAIN_REGISTRY registry_push "oci:$IMAGES/oci:base" sbx/moving:v1
+	run_sbx --config "$conf" --image "docker://$PLAIN_REGISTRY/sbx/moving:v1" -- \
+		sh -c 'test -e /etc/sbx-layer2-added && echo layered || echo base'
+	assert_success
+	assert_output base
+	REGISTRY=$PLAIN_REGISTRY registry_push "oci:$IMAGES/oci:layered" sbx/moving:v1
+	run_sbx --config "$conf" --image "docker://$PLAIN_REGISTRY/sbx/moving:v1" -- \
+		sh -c 'test -e /etc/sbx-layer2-added && echo layered || echo base'
+	assert_success
+	assert_output base
+	fresh=$(cache_policy images.tag_ttl=)
+	run_sbx --config "$fresh" --image "docker://$PLAIN_REGISTRY/sbx/moving:v1" -- \
+		sh -c 'test -e /etc/sbx-layer2-added && echo layered || echo base'
+	assert_success
+	assert_output layered
+}
+
+@test "a registry that does not answer is not fatal for a tag pulled before" {
+	need_fuse
+	local conf pid
+	conf=$(cache_policy images.tag_ttl=)
+	# A registry of this test's own, stopped after the first pull.
+	registry_start --dir "$BATS_TEST_TMPDIR"
+	registry_push "oci:$IMAGES/oci:base" sbx/offline:v1
+	pid=$(tail -n 1 "$REGISTRY_PIDS_FILE")
+	run_sbx --config "$conf" --image "docker://$REGISTRY/sbx/offline:v1" -- true
+	assert_success
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	run_sbx --config "$conf" --image "docker://$REGISTRY/sbx/offline:v1" -- cat /etc/sbx-image-marker
+	assert_success
+	[ -n "$output" ]
+	assert_stderr_contains "the registry did not answer"
+	# A reference never pulled has nothing to fall back on.
+	run_sbx --config "$conf" --image "docker://$REGISTRY/sbx/never:v1" -- true
+	assert_status 125
+	assert_stderr_contains "cannot reach registry $REGISTRY"
+}
