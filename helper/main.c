@@ -279,10 +279,12 @@ static int build_main(int argc, char **argv)
 	sync[0] = -1;
 	report(status_fd, "ready %d %d %s", (int)getpid(), (int)init, cg.path[0] ? cg.path : "-");
 	close(status_fd);
-	/* The monitor needs neither the mount nor the cache's bookkeeping
-	 * beyond the entry's lock, held until the sandbox is gone. */
-	close(img.mnt_fd);
-	img.mnt_fd = -1;
+	/* pid 1 attached the mount; the monitor keeps only the cache entry's
+	 * lock (the image is in use until the sandbox is gone). */
+	if (img.mnt_fd >= 0) {
+		close(img.mnt_fd);
+		img.mnt_fd = -1;
+	}
 	rc = monitor_loop(init, control_fd, &cg);
 	goto out;
 fail:
