@@ -559,11 +559,16 @@ static int copy_data(struct sbx_unpack *u, struct archive *a, int fd, uint64_t s
 	return 0;
 }
 
+/* Every entry costs at least an inode and a block on disk, so a million
+ * empty files count too, not only the files' sizes. */
+#define ENTRY_COST 4096
+
 static int check_size(struct sbx_unpack *u, uint64_t size, struct sbx_err *err)
 {
+	uint64_t used = u->bytes + u->entries * ENTRY_COST;
 	char shown[32];
 
-	if (u->max_size && (size > u->max_size || u->bytes > u->max_size - size))
+	if (u->max_size && (size > u->max_size || used > u->max_size - size))
 		return fail(u, err, 0, "images.max_unpacked_size", "the image unpacks to more than %s",
 			    sbx_human_size_iec(u->max_size, shown, sizeof(shown)));
 	u->bytes += size;
@@ -770,8 +775,9 @@ static int apply_entry(struct sbx_unpack *u, struct archive *a, struct archive_e
 		rc = 0;
 		goto out;
 	}
-	if (!hardlink && type == AE_IFREG && check_size(u, archive_entry_size(e) > 0 ?
-							(uint64_t)archive_entry_size(e) : 0, err) < 0)
+	u->entries++;
+	if (check_size(u, !hardlink && type == AE_IFREG && archive_entry_size(e) > 0 ?
+			       (uint64_t)archive_entry_size(e) : 0, err) < 0)
 		goto out;
 	if (!*base) {
 		if (type != AE_IFDIR || hardlink) {

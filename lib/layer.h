@@ -18,6 +18,7 @@ struct sbx_unpack {
 	uint64_t max_size;      /* refuse once entries' apparent sizes add up past this (0: no limit) */
 	const char *what;       /* "image 'REF'", starts every message (a private copy) */
 	uint64_t files, dirs, symlinks, hardlinks, bytes, whiteouts, skipped; /* stats, all layers */
+	uint64_t entries;       /* every entry applied, counted against max_size too */
 	/* private state: records of mode/uid/gid per path, current layer's created paths, ... */
 	struct sbx_unpack_priv *priv;
 };

@@ -606,6 +606,29 @@ static void a_huge_sparse_file_is_refused_before_writing(void **state)
 	assert_untouched(x);
 }
 
+/* A million empty files cost disk and time too: each entry counts an inode
+ * and a block (4 KiB) against the same cap. */
+static void many_empty_files_are_refused_by_the_same_cap(void **state)
+{
+	struct fx *x = *state;
+	static char names[40][16];
+	struct ent ents[41];
+	const char *ar;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "empty%02d", i);
+		ents[i] = (struct ent)F(names[i], 0644, "");
+	}
+	ents[40] = (struct ent)END;
+	sbx_unpack_free(&x->u);
+	assert_int_equal(sbx_unpack_init(&x->u, x->root_fd, 64 * 1024, WHAT, &x->err), 0);
+	ar = make_archive(x, "many.tar", PLAIN, ents);
+	assert_int_equal(sbx_unpack_layer(&x->u, ar, 1, 1, &x->err), -1);
+	assert_string_equal(x->err.msg, WHAT ": layer 1: entry 'empty16': the image unpacks to more than "
+			    "64.0 KiB (images.max_unpacked_size)");
+	assert_false(exists(x, "empty16"));
+}
+
 static void bad_whiteouts_are_refused(void **state)
 {
 	struct fx *x = *state;
@@ -724,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(devices_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(setuid_and_setgid_bits_are_stripped, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_huge_sparse_file_is_refused_before_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_empty_files_are_refused_by_the_same_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_whiteouts_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_whiteout_through_a_symlink_stays_inside, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_newline_in_a_name_is_refused, setup, teardown),
