@@ -138,7 +138,14 @@ int sbx_image_resolve(const struct sbx_policy *pol, const char *ref,
 				   "image '%s': unknown transport", ref);
 	real = realpath(ref, NULL);
 	if (!real || stat(real, &st) < 0) {
-		sbx_err_sys(err, "check the path", "image '%s'", ref);
+		char hint[300];
+
+		/* "ubuntu:22.04" is Pyxis's spelling of a registry image. */
+		if (errno == ENOENT && ref[0] != '/' && ref[0] != '.' && strlen(ref) < 200)
+			snprintf(hint, sizeof(hint), "check the path; for a registry image write docker://%s", ref);
+		else
+			snprintf(hint, sizeof(hint), "check the path");
+		sbx_err_sys(err, hint, "image '%s'", ref);
 		goto out;
 	}
 	if (!sbx_path_allowed(real, &pol->image_paths)) {

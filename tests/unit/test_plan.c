@@ -420,6 +420,18 @@ static void a_missing_image_is_named_with_the_reason(void **state)
 	assert_int_equal(fx->err.errnum, ENOENT);
 }
 
+/* "ubuntu:22.04" (Pyxis's spelling) that is no file here: the hint says
+ * how to name a registry image. */
+static void a_bare_image_name_gets_the_registry_hint(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(chdir(fx->tmp), 0);
+	ok(sbx_request_set_image(&fx->req, "ubuntu:22.04", &fx->err), &fx->err);
+	assert_build_refuses(fx, "image 'ubuntu:22.04': No such file or directory "
+			     "(check the path; for a registry image write docker://ubuntu:22.04)");
+}
+
 static void an_image_below_a_file_is_named_with_the_reason(void **state)
 {
 	struct fixture *fx = *state;
@@ -1217,6 +1229,7 @@ int main(void)
 		T(a_missing_image_is_named_with_the_reason),
 		T(an_image_below_a_file_is_named_with_the_reason),
 		T(an_empty_image_file_is_refused),
+		T(a_bare_image_name_gets_the_registry_hint),
 		T(image_kinds_are_told_by_content),
 		T(registry_references_are_parsed_as_docker_does),
 		T(a_registry_outside_the_policy_is_refused),
