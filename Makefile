@@ -29,6 +29,9 @@ HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 DEFS     := -D_GNU_SOURCE \
             -DSBX_DEFAULT_CONFIG='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
             -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
+# Includes name their layer: #include "util/error.h". Each object lists the
+# headers it includes in its .d file (-MMD -MP).
+DEPFLAGS  := -MMD -MP
 ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(SANFLAGS) $(CFLAGS) -Ilib
 LDLIBS_ALL := -linih -lseccomp -lcap
 # Image import (archives, OCI JSON, digests): the helper and sandbox-run only,
@@ -36,21 +39,30 @@ LDLIBS_ALL := -linih -lseccomp -lcap
 LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
-LIB_SRC    := $(wildcard lib/*.c)
-SHIM_SRC   := helper/shim.c helper/shim-main.c lib/join.c lib/relay.c lib/cgroupfs.c lib/caps.c lib/strv.c \
-              lib/config.c lib/error.c
-HELPER_SRC := $(filter-out helper/shim.c helper/shim-main.c,$(wildcard helper/*.c))
+# lib/ in layers (docs/design.md): util <- spec <- launch make the core
+# library; the image pipeline (lib/image, on util and spec) is the other.
+CORE_SRC   := $(wildcard lib/util/*.c lib/spec/*.c lib/launch/*.c)
+IMAGE_SRC  := $(wildcard lib/image/*.c)
+SHIM_SRC   := $(wildcard shim/*.c)
+HELPER_SRC := $(wildcard helper/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 PLUGIN_SRC := $(wildcard plugin/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
+IMAGE_OBJ  := $(IMAGE_SRC:%.c=$(BUILD)/%.o)
 HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PLUGIN_OBJ := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# The shim and its own copy of the core, built static and without sanitizers.
+STATIC     := $(BUILD)/static
+SHIM_OBJ   := $(SHIM_SRC:%.c=$(STATIC)/%.o)
+SHIM_CORE_OBJ := $(CORE_SRC:%.c=$(STATIC)/%.o)
 
-LIBSANDBOX := $(BUILD)/libsandbox.a
+LIBCORE    := $(BUILD)/libsandbox-core.a
+LIBIMAGE   := $(BUILD)/libsandbox-image.a
+SHIM_LIBCORE := $(STATIC)/libsandbox-core.a
 HELPER     := $(BUILD)/sandbox-helper
 SHIM       := $(BUILD)/sandbox-exec
 SANDBOX_RUN:= $(BUILD)/sandbox-run
@@ -67,42 +79,65 @@ $(CONFIG_STAMP):
 	@rm -f $(BUILD)/.paths-*
 	@touch $@
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h helper/*.h cli/*.h plugin/*.h) $(CONFIG_STAMP)
-	@mkdir -p $(dir $@)
-	@echo "  CC $<"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-$(LIBSANDBOX): $(LIB_OBJ)
-	$(AR) rcs $@ $^
-
-$(HELPER): $(HELPER_OBJ) $(LIBSANDBOX)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
-
 # The shim runs inside images that may have no libc at all: static, and
 # without sanitizers (ASan cannot link statically).
-$(SHIM): $(SHIM_SRC) $(wildcard lib/*.h helper/*.h) $(CONFIG_STAMP)
-	$(CC) $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(DEFS) $(CFLAGS) -Ilib -static \
-		-o $@ $(SHIM_SRC) -lcap
+$(STATIC)/%.o: %.c $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (static)"
+	@$(CC) $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(DEFS) $(CFLAGS) -Ilib $(DEPFLAGS) \
+		-c -o $@ $<
 
-$(SANDBOX_RUN): $(CLI_OBJ) $(LIBSANDBOX)
+$(BUILD)/%.o: %.c $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(LIBCORE): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBIMAGE): $(IMAGE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHIM_LIBCORE): $(SHIM_CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(HELPER): $(HELPER_OBJ) $(LIBIMAGE) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
 
-# The plugin resolves Slurm's symbols from slurmstepd/srun at load time.
-$(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBSANDBOX)
+$(SHIM): $(SHIM_OBJ) $(SHIM_LIBCORE)
+	$(CC) $(CFLAGS) -static -o $@ $^ -lcap
+
+$(SANDBOX_RUN): $(CLI_OBJ) $(LIBIMAGE) $(LIBCORE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
+
+# The plugin resolves Slurm's symbols from slurmstepd/srun at load time. It
+# links the core only: no archive, JSON or digest code in slurmstepd/srun.
+$(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ $(LDLIBS_ALL)
+
+# Fails when the plugin holds or needs libarchive, json-c or nettle symbols.
+check-plugin-symbols: $(PLUGIN)
+	$(if $(PLUGIN),tests/plugin-symbols.sh $(PLUGIN))
 
 # A static probe copied into test images (syscalls, fds, /proc/self/status).
 $(PROBE): tests/lib/sbx-probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -o $@ $<
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSANDBOX)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBSANDBOX) $(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(LIBIMAGE) $(LIBCORE) \
+		$(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
 
 unit: $(UNIT_BIN)
 
-check: all unit $(PROBE)
+-include $(CORE_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(HELPER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
+	$(PLUGIN_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(SHIM_CORE_OBJ:.o=.d) $(UNIT_BIN:=.d)
+
+check: all unit $(PROBE) check-plugin-symbols
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
@@ -137,4 +172,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit check check-asan check-vm demo install clean
+.PHONY: all unit check check-plugin-symbols check-asan check-vm demo install clean

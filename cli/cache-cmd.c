@@ -3,8 +3,8 @@
  * as the caller, on the cache the site policy gives them; images a sandbox
  * is using are never removed. */
 #include "cache-cmd.h"
-#include "cache.h"          /* lib/cache.h: the cache itself */
-#include "fsutil.h"
+#include "util/fsutil.h"
+#include "image/cache.h"    /* lib/image/cache.h: the cache itself */
 
 #include <getopt.h>
 #include <stdio.h>

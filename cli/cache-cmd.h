@@ -1,5 +1,5 @@
 /* `sandbox-run cache`: look at, remove and trim the caller's image cache
- * (lib/cache.h has the cache itself). */
+ * (lib/image/cache.h has the cache itself). */
 #ifndef SBX_CLI_CACHE_CMD_H
 #define SBX_CLI_CACHE_CMD_H
 

@@ -11,11 +11,11 @@
 #include <unistd.h>
 #include "cache-cmd.h"
 #include "info.h"
-#include "launch.h"
-#include "plan.h"
-#include "policy.h"
-#include "relay.h"
-#include "request.h"
+#include "util/relay.h"
+#include "spec/plan.h"
+#include "spec/policy.h"
+#include "spec/request.h"
+#include "launch/launch.h"
 
 #define EXIT_SETUP 125
 
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	/* Only imported images carry a config with a Cmd to fall back on. */
+	/* Only imported images carry an OCI image config with a Cmd to fall back on. */
 	if (first >= argc && (plan.image_kind == SBX_IMAGE_DIR || plan.image_kind == SBX_IMAGE_SQUASHFS)) {
 		sbx_err_set(&err, 0, "put the command after --", "command: no command given");
 		rc = fail(&err);

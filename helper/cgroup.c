@@ -1,5 +1,5 @@
 #include "helper.h"
-#include "cgroupfs.h"
+#include "util/cgroupfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

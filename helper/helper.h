@@ -1,15 +1,15 @@
 /* sandbox-helper builds a sandbox from a plan and monitors it; its static
- * companion sandbox-exec (the shim) joins it and starts each command. */
+ * companion sandbox-exec (shim/) joins it and starts each command. */
 #ifndef SBX_HELPER_H
 #define SBX_HELPER_H
 
 #include <stdint.h>
 #include <sys/types.h>
-#include "error.h"
-#include "caps.h"
-#include "config.h"
-#include "import.h"
-#include "plan.h"
+#include "util/caps.h"
+#include "util/error.h"
+#include "spec/plan.h"
+#include "launch/runconf.h"
+#include "image/import.h"
 
 
 /* cgroup.c: the sandbox's own cgroup v2 (standalone sandboxes). */
@@ -100,8 +100,5 @@ int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 
 /* init.c: pid 1 of the sandbox: reap until killed. Never returns. */
 void sbx_init_loop(void) __attribute__((noreturn));
-
-/* shim.c: the exec shim (the static sandbox-exec binary). */
-int sbx_shim_main(int argc, char **argv);
 
 #endif

@@ -15,9 +15,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "launch.h"
-#include "policy.h"
-#include "request.h"
+#include "spec/policy.h"
+#include "spec/request.h"
+#include "launch/launch.h"
 
 /* sandbox-helper, build mode: started by the launch library with the user's
  * request as arguments, the status pipe on fd 3 and (optionally) a control

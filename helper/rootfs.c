@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
-#include "launch.h"
+#include "launch/launch.h"
 
 /* The sandbox's own scratch space: a tmpfs mounted over /tmp of the new
  * mount namespace (the host never sees it). Every host path the plan names
@@ -320,7 +320,7 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 	return 0;
 }
 
-/* /.sandbox: the config every task's shim reads after joining, and the
+/* /.sandbox: the run configuration every task's shim reads after joining, and the
  * compiled seccomp filter, read-only. */
 static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan,
 			  const struct sbx_image *img,
@@ -328,8 +328,8 @@ static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan
 {
 	int fd = -1, dst = -1, rc = -1;
 
-	fd = openat(files_fd, SBX_CONFIG_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || sbx_config_write(plan, &img->cfg, fd, err) < 0) {
+	fd = openat(files_fd, SBX_RUNCONF_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || sbx_runconf_write(plan, &img->cfg, fd, err) < 0) {
 		if (fd < 0)
 			sbx_err_sys(err, NULL, "write the sandbox config");
 		goto out;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "policy.h"
+#include "spec/policy.h"
 
 struct sbx_plugin sbx_plugin = { 0 };
 

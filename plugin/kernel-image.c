@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <slurm/slurm.h>
-#include "policy.h"
+#include "spec/policy.h"
 
 #define KERNEL_MNT_BASE "/run/slurm-sandbox"
 

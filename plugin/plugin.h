@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <slurm/spank.h>
-#include "error.h"
-#include "launch.h"
-#include "request.h"
+#include "util/error.h"
+#include "spec/request.h"
+#include "launch/launch.h"
 
 #define SBX_NAMED_DIR "/var/tmp/slurm-sandbox"
 

@@ -6,8 +6,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-#include "plan.h"
-#include "policy.h"
+#include "spec/plan.h"
+#include "spec/policy.h"
 
 SPANK_PLUGIN(sandbox, 1);
 
@@ -72,7 +72,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 
 /* 22.05 execs --multi-prog ranks from per-task argv the plugin cannot
  * reach, so they would run outside the sandbox: refuse. srun hands such a
- * step the config file's name and its contents as argv[0] and argv[1]. */
+ * step the --multi-prog file's name and its contents as argv[0] and argv[1]. */
 static int is_multi_prog(spank_t sp)
 {
 	char buf[65536];

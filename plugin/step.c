@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cgroupfs.h"
-#include "plan.h"
-#include "policy.h"
+#include "util/cgroupfs.h"
+#include "spec/plan.h"
+#include "spec/policy.h"
 
 /* One sandbox per node and step, shared by the step's local tasks. The page
  * below is mapped in slurmstepd (user_init) and inherited by every task it

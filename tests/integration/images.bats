@@ -75,7 +75,7 @@ cache_entries() {
 }
 
 # What a cache holds besides its layout (images/ tmp/ locks/ refs/, see
-# lib/cache.h), its published entries, locks and refs: an import in progress
+# lib/image/cache.h), its published entries, locks and refs: an import in progress
 # (tmp/<hex>.<host>.<pid>), or what a dead one left.
 cache_strays() {
 	local u=$1/$(id -u) p rel entry

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "image/cache.h"
 
 #define OTHER_UID 4242
 #define REF "docker://example.org/app:1"

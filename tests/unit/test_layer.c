@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "layer.h"
+#include "image/layer.h"
 
 #define WHAT "image 'test'"
 #define MTIME 1000000000

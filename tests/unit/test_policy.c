@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "spec/policy.h"
 
 #define GIB (UINT64_C(1) << 30)
 

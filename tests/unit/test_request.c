@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "request.h"
+#include "spec/request.h"
 
 #define MOUNT_HINT "(use SRC[:DST[:ro|rw]] with absolute DST)"
 #define ENV_HINT "(use NAME or NAME=VALUE with a valid variable name)"

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
+#include "spec/policy.h"
 
 #define KIB UINT64_C(1024)
 #define MIB (KIB * 1024)

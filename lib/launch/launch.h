@@ -1,0 +1,77 @@
+/* The launch path shared by sandbox-run and the SPANK plugin:
+ *   1. sbx_sandbox_start: spawn sandbox-helper, which builds the sandbox and
+ *      leaves a pid-1 init holding it; wait until it reports ready.
+ *   2. sbx_task_wrap (in each task, before its exec): put the shim,
+ *      sandbox-exec, in argv[0] and tell it, through the environment, which
+ *      sandbox to join and what the real argv[0] was. Everything the task's
+ *      parent does between fork and exec (Slurm's TaskProlog, TMPDIR,
+ *      rlimits, PMI) therefore still happens on the host, as it expects.
+ *   3. The shim: sbx_sandbox_join (setns through the helper's /proc/PID/ns,
+ *      user first, capabilities narrowed, chdir), then it forks the command
+ *      into the pid namespace with the environment, no_new_privs and seccomp
+ *      applied, and relays signals and the exit status.
+ *   4. sbx_sandbox_stop when the last task is done: the helper kills the
+ *      sandbox's init, which ends every process and mount in it. */
+#ifndef SBX_LAUNCH_H
+#define SBX_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "util/error.h"
+#include "spec/request.h"
+
+#ifndef SBX_HELPER_PATH
+#define SBX_HELPER_PATH "/usr/local/libexec/sandbox-helper"
+#endif
+
+/* Inside the sandbox: the shim's run configuration and seccomp filter. */
+#define SBX_SHIM_DIR "/.sandbox"
+/* The shim, installed beside the helper. */
+#define SBX_SHIM_BINARY "sandbox-exec"
+/* What sbx_task_wrap hands the shim (removed before the command runs). */
+#define SBX_ENV_ARGV0 "SANDBOX_EXEC_ARGV0"
+#define SBX_ENV_JOIN "SANDBOX_EXEC_JOIN"
+#define SBX_ENV_WORKDIR "SANDBOX_EXEC_WORKDIR"
+#define SBX_ENV_CGROUP "SANDBOX_EXEC_CGROUP"
+/* fds the helper is started with */
+#define SBX_STATUS_FD 3
+#define SBX_CONTROL_FD 4
+
+struct sbx_launch_opts {
+	const char *helper_path;  /* NULL: $SANDBOX_HELPER, else SBX_HELPER_PATH */
+	const char *config_path;  /* NULL: the compiled-in default */
+	int die_with_parent;      /* the sandbox ends when the caller's thread dies */
+	int detach;               /* double-fork the helper (Slurm: outlive task 0) */
+};
+
+struct sbx_sandbox {
+	pid_t helper_pid;         /* the helper (monitor); 0 once reaped or detached */
+	pid_t init_pid;           /* pid 1 of the sandbox, in the caller's pid namespace */
+	int control_fd;           /* closing it (or "stop") ends the sandbox; -1 if none */
+	char cgroup[1024];        /* its cgroup below /sys/fs/cgroup, "" if none */
+};
+
+int sbx_sandbox_start(const struct sbx_launch_opts *opts,
+		      const struct sbx_request *req, struct sbx_sandbox *sb,
+		      struct sbx_err *err);
+
+/* The shim's path: beside the helper (SANDBOX_HELPER or SBX_HELPER_PATH). */
+int sbx_shim_path(const struct sbx_launch_opts *opts, char *buf, size_t len);
+
+typedef int (*sbx_setenv_fn)(void *ctx, const char *name, const char *value);
+
+/* Make argv (the task's, exec'd by the caller) start the shim: argv[0] is
+ * replaced by a malloc'd copy of the shim path (the caller may free the
+ * old one) and SBX_ENV_* are set through set_env. workdir may be NULL. */
+int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		  const char *workdir, char **argv, sbx_setenv_fn set_env, void *ctx,
+		  struct sbx_err *err);
+
+/* In the shim: join the sandbox whose helper is helper_pid. workdir may be
+ * NULL: the current directory when it exists inside, else "/". */
+int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err);
+
+/* Ask the helper to tear the sandbox down and reap it. */
+int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err);
+
+#endif

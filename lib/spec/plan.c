@@ -1,0 +1,385 @@
+#include "spec/plan.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Docker's default profile, turned into a deny list: a deny list keeps new
+ * syscalls that HPC runtimes adopt (clone3 fallbacks, io paths) working,
+ * while the calls below are those that widen the kernel attack surface or
+ * let a payload escape (new namespaces, mounts, keyrings, bpf, kexec...).
+ * clone with CLONE_NEW* flags and ioctl(TIOCSTI/TIOCLINUX) are filtered by
+ * argument in helper/seccomp.c. */
+const char *const sbx_seccomp_default_deny[] = {
+	"acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
+	"delete_module", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick",
+	"get_kernel_syms", "init_module", "io_uring_enter",
+	"io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp",
+	"kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount",
+	"mount_setattr", "move_mount", "name_to_handle_at", "nfsservctl",
+	"open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
+	"quotactl", "quotactl_fd", "reboot", "request_key", "setns", "settimeofday",
+	"swapoff", "swapon", "syslog", "umount2", "unshare", "uselib",
+	"userfaultfd", "vm86", "vm86old", NULL,
+};
+
+static const char *policy_file(const struct sbx_policy *pol)
+{
+	return pol->path ? pol->path : "the built-in defaults";
+}
+
+static int refused(struct sbx_err *err, const struct sbx_policy *pol,
+		   const char *what, const char *key, const char *value)
+{
+	char hint[PATH_MAX + 128];
+
+	snprintf(hint, sizeof(hint), "%s = %s in %s", key, value, policy_file(pol));
+	return sbx_err_set(err, 0, hint, "%s: refused by site policy", what);
+}
+
+static int reserved_dest(const char *dst)
+{
+	static const char *const reserved[] = { "/", "/proc", "/.sandbox", NULL };
+
+	for (size_t i = 0; reserved[i]; i++) {
+		if (strcmp(reserved[i], "/") == 0 ? strcmp(dst, "/") == 0
+						  : sbx_path_within(dst, reserved[i]))
+			return 1;
+	}
+	return 0;
+}
+
+int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_err *err)
+{
+	/* A registry reference is checked without the filesystem (srun). */
+	if (req->image && strncmp(req->image, SBX_REGISTRY_PREFIX, strlen(SBX_REGISTRY_PREFIX)) == 0) {
+		enum sbx_image_kind kind;
+		char *ref = NULL;
+
+		if (sbx_image_resolve(pol, req->image, &kind, &ref, err) < 0)
+			return -1;
+		free(ref);
+	}
+	if (req->writable == 1 && !pol->allow_writable)
+		return refused(err, pol, "--writable", "rootfs.allow_writable", "no");
+	if (req->remap_root == 1 && !pol->allow_remap_root)
+		return refused(err, pol, "--remap-root", "namespaces.allow_remap_root", "no");
+	if (req->mount_home == 1 && !pol->allow_mount_home)
+		return refused(err, pol, "--mount-home", "mounts.allow_mount_home", "no");
+	if (req->net == SBX_NET_HOST && !pol->allow_net_host)
+		return refused(err, pol, "--net host", "namespaces.allow_net_host", "no");
+	if (req->hostname && !pol->allow_hostname) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "--hostname %s", req->hostname);
+		return refused(err, pol, what, "namespaces.allow_hostname", "no");
+	}
+	if (req->env.n > 0 && !pol->allow_user_env) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "--env %s", req->env.v[0]);
+		return refused(err, pol, what, "environment.allow_user_env", "no");
+	}
+	if (pol->cg_max_memory && req->memory > pol->cg_max_memory) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--memory %llu", (unsigned long long)req->memory);
+		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_memory);
+		return refused(err, pol, what, "cgroups.max_memory", max);
+	}
+	if (pol->cg_max_cpus && req->cpus > pol->cg_max_cpus) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--cpus %u.%03u", req->cpus / 1000, req->cpus % 1000);
+		snprintf(max, sizeof(max), "%u.%03u", pol->cg_max_cpus / 1000, pol->cg_max_cpus % 1000);
+		return refused(err, pol, what, "cgroups.max_cpus", max);
+	}
+	if (pol->cg_max_pids && req->pids > pol->cg_max_pids) {
+		char what[64], max[32];
+
+		snprintf(what, sizeof(what), "--pids %llu", (unsigned long long)req->pids);
+		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_pids);
+		return refused(err, pol, what, "cgroups.max_pids", max);
+	}
+	for (size_t i = 0; i < req->n_mounts + req->n_trusted_mounts; i++) {
+		const struct sbx_mount_spec *m = i < req->n_mounts ? &req->mounts[i]
+					       : &req->trusted_mounts[i - req->n_mounts];
+		char *dst = NULL;
+		int rc = sbx_path_normalise(m->dst, &dst);
+
+		if (rc == -ENOMEM)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		if (rc < 0)
+			return sbx_err_set(err, 0, "use a plain absolute path",
+					   "mount '%s:%s': destination contains '..'",
+					   m->src, m->dst);
+		rc = reserved_dest(dst);
+		free(dst);
+		if (rc)
+			return sbx_err_set(err, 0, "choose another destination",
+					   "mount '%s:%s': destination is reserved by the sandbox",
+					   m->src, m->dst);
+	}
+	return 0;
+}
+
+static int add_bind(struct sbx_plan *plan, const char *src, const char *dst,
+		    int readonly)
+{
+	struct sbx_bind *grown = realloc(plan->binds, (plan->n_binds + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	plan->binds = grown;
+	grown[plan->n_binds].src = strdup(src);
+	grown[plan->n_binds].readonly = readonly;
+	if (sbx_path_normalise(dst, &grown[plan->n_binds].dst) < 0 ||
+	    !grown[plan->n_binds].src) {
+		free(grown[plan->n_binds].src);
+		return -1;
+	}
+	plan->n_binds++;
+	return 0;
+}
+
+static int resolve_mounts(const struct sbx_policy *pol, const struct sbx_mount_spec *list,
+			  size_t n, int trusted, struct sbx_plan *plan, struct sbx_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sbx_mount_spec *m = &list[i];
+		char *real = realpath(m->src, NULL);
+		int allowed;
+
+		if (!real)
+			return sbx_err_sys(err, "create it or fix the path",
+					   "mount '%s:%s': source '%s'", m->src, m->dst, m->src);
+		allowed = trusted || sbx_path_allowed(real, &pol->mount_sources);
+		if (!allowed) {
+			sbx_err_set(err, 0, NULL,
+				    "mount '%s:%s': source '%s' is outside the allowed mount sources (mounts.allowed_sources in %s)",
+				    m->src, m->dst, real, policy_file(pol));
+			free(real);
+			return -1;
+		}
+		if (add_bind(plan, real, m->dst, m->readonly) < 0) {
+			free(real);
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		}
+		free(real);
+	}
+	return 0;
+}
+
+static int resolve_user(struct sbx_plan *plan, struct sbx_err *err)
+{
+	struct passwd *pw;
+	char name[32];
+
+	plan->uid = getuid();
+	plan->gid = getgid();
+	errno = 0;
+	pw = getpwuid(plan->uid);
+	if (pw) {
+		plan->user = strdup(pw->pw_name);
+		plan->home = strdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+		plan->shell = strdup(pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+	} else {
+		/* No passwd entry (e.g. a directory service is down): still run. */
+		snprintf(name, sizeof(name), "user%u", (unsigned)plan->uid);
+		plan->user = strdup(name);
+		plan->home = strdup("/");
+		plan->shell = strdup("/bin/sh");
+	}
+	if (!plan->user || !plan->home || !plan->shell)
+		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	return 0;
+}
+
+static int build_env(const struct sbx_policy *pol, const struct sbx_request *req,
+		     struct sbx_plan *plan, struct sbx_err *err)
+{
+	char buf[PATH_MAX + 64];
+	int have_path = 0, have_home = 0, have_user = 0, have_logname = 0;
+
+	plan->env_clean = pol->env_clean;
+	if (!plan->env_clean && sbx_strv_push(&plan->env_keep, "*") < 0)
+		goto oom;
+	for (size_t i = 0; i < pol->env_passthrough.n; i++)
+		if (sbx_strv_push(&plan->env_keep, pol->env_passthrough.v[i]) < 0)
+			goto oom;
+	for (size_t i = 0; i < req->env.n; i++) {
+		const char *e = req->env.v[i];
+		struct sbx_strv *to = strchr(e, '=') ? &plan->env_set : &plan->env_keep;
+
+		/* What the user sets or passes wins over the defaults below. */
+		have_path |= strncmp(e, "PATH", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_home |= strncmp(e, "HOME", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_user |= strncmp(e, "USER", 4) == 0 && (e[4] == '=' || e[4] == '\0');
+		have_logname |= strncmp(e, "LOGNAME", 7) == 0 && (e[7] == '=' || e[7] == '\0');
+		if (sbx_strv_push(to, e) < 0)
+			goto oom;
+	}
+	if (!have_path && sbx_strv_push(&plan->env_base,
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+		goto oom;
+	snprintf(buf, sizeof(buf), "HOME=%s", plan->remap_root ? "/root" : plan->home);
+	if (!have_home && sbx_strv_push(&plan->env_set, buf) < 0)
+		goto oom;
+	snprintf(buf, sizeof(buf), "USER=%s", plan->remap_root ? "root" : plan->user);
+	if (!have_user && sbx_strv_push(&plan->env_set, buf) < 0)
+		goto oom;
+	snprintf(buf, sizeof(buf), "LOGNAME=%s", plan->remap_root ? "root" : plan->user);
+	if (!have_logname && sbx_strv_push(&plan->env_set, buf) < 0)
+		goto oom;
+	return 0;
+oom:
+	return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+}
+
+static int build_security(const struct sbx_policy *pol, struct sbx_plan *plan,
+			  struct sbx_err *err)
+{
+	plan->seccomp = pol->seccomp;
+	for (size_t i = 0; sbx_seccomp_default_deny[i]; i++) {
+		const char *name = sbx_seccomp_default_deny[i];
+
+		if (sbx_strv_contains(&pol->seccomp_allow, name))
+			continue;
+		if (sbx_strv_push(&plan->seccomp_deny, name) < 0)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < pol->seccomp_deny.n; i++)
+		if (!sbx_strv_contains(&plan->seccomp_deny, pol->seccomp_deny.v[i]) &&
+		    sbx_strv_push(&plan->seccomp_deny, pol->seccomp_deny.v[i]) < 0)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	plan->caps = 0;
+	for (size_t i = 0; i < pol->capabilities.n; i++) {
+		cap_value_t cap;
+
+		if (cap_from_name(pol->capabilities.v[i], &cap) < 0)
+			return sbx_err_set(err, 0, "fix security.capabilities",
+					   "capability '%s': unknown", pol->capabilities.v[i]);
+		plan->caps |= 1ULL << cap;
+	}
+	return 0;
+}
+
+int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_plan *plan, struct sbx_err *err)
+{
+	int rc = -1;
+
+	memset(plan, 0, sizeof(*plan));
+	if (!req->image) {
+		sbx_err_set(err, 0, "pass --image with a directory, squashfs, archive or docker:// reference",
+			    "image: no image given");
+		goto out;
+	}
+	if (sbx_plan_check(pol, req, err) < 0)
+		goto out;
+	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
+	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
+	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
+	if (req->mounted && !(plan->mounted = strdup(req->mounted))) {
+		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	plan->net = req->net != SBX_NET_UNSET ? req->net : pol->net;
+	if (plan->net == SBX_NET_HOST && req->net == SBX_NET_UNSET && !pol->allow_net_host)
+		plan->net = SBX_NET_NONE;
+	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
+	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;
+	plan->cg_pids = req->pids ? req->pids : pol->cg_pids;
+	plan->cg_swap = pol->cg_swap;
+	plan->cg_swap_set = pol->cg_swap_set;
+	plan->cg_memory_high = pol->cg_memory_high;
+	plan->cg_required = pol->cg_required;
+	if (pol->cg_parent && !(plan->cg_parent = strdup(pol->cg_parent))) {
+		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	plan->writable_size = pol->writable_size;
+	plan->tmp_size = pol->tmp_size;
+	plan->sys = pol->sys;
+	plan->tmp = pol->tmp;
+	plan->shm = pol->shm;
+	if (req->hostname || (pol->hostname && *pol->hostname)) {
+		plan->hostname = strdup(req->hostname ? req->hostname : pol->hostname);
+		if (!plan->hostname) {
+			sbx_err_set(err, ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (req->workdir && sbx_path_normalise(req->workdir, &plan->workdir) < 0) {
+		sbx_err_set(err, 0, "use a plain absolute path",
+			    "workdir '%s': invalid path", req->workdir);
+		goto out;
+	}
+	if (resolve_user(plan, err) < 0 || sbx_image_resolve(pol, req->image, &plan->image_kind, &plan->image, err) < 0)
+		goto out;
+	if ((req->mount_home == SBX_UNSET ? pol->mount_home : req->mount_home) &&
+	    strcmp(plan->home, "/") != 0) {
+		char *real = realpath(plan->home, NULL);
+		int rc2;
+
+		if (!real) {
+			sbx_err_sys(err, "create it, or use --no-mount-home",
+				    "--mount-home: home directory '%s'", plan->home);
+			goto out;
+		}
+		rc2 = add_bind(plan, real, plan->home, 0);
+		free(real);
+		if (rc2 < 0) {
+			sbx_err_set(err, ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (req->persist) {
+		plan->persist = realpath(req->persist, NULL);
+		if (!plan->persist) {
+			sbx_err_sys(err, NULL, "persist '%s'", req->persist);
+			goto out;
+		}
+		plan->writable = 1;
+	}
+	if (resolve_mounts(pol, req->trusted_mounts, req->n_trusted_mounts, 1, plan, err) < 0 ||
+	    resolve_mounts(pol, req->mounts, req->n_mounts, 0, plan, err) < 0 ||
+	    build_env(pol, req, plan, err) < 0 ||
+	    build_security(pol, plan, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		sbx_plan_free(plan);
+	return rc;
+}
+
+void sbx_plan_free(struct sbx_plan *plan)
+{
+	free(plan->image);
+	free(plan->hostname);
+	free(plan->workdir);
+	free(plan->mounted);
+	free(plan->persist);
+	free(plan->cg_parent);
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		free(plan->binds[i].src);
+		free(plan->binds[i].dst);
+	}
+	free(plan->binds);
+	sbx_strv_clear(&plan->env_keep);
+	sbx_strv_clear(&plan->env_set);
+	sbx_strv_clear(&plan->env_base);
+	sbx_strv_clear(&plan->seccomp_deny);
+	free(plan->user);
+	free(plan->home);
+	free(plan->shell);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,81 @@
+/* The plan: one plain description of the sandbox, made from the site policy
+ * and the user's request and validated as a whole before any namespace or
+ * mount exists (the bubblewrap way). The helper executes it step by step. */
+#ifndef SBX_PLAN_H
+#define SBX_PLAN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "util/error.h"
+#include "util/strv.h"
+#include "spec/image.h"
+#include "spec/policy.h"
+#include "spec/request.h"
+
+struct sbx_bind {
+	char *src;      /* absolute, symlinks resolved on the host */
+	char *dst;      /* absolute, normalised; resolved inside the new root at mount time */
+	int readonly;
+};
+
+struct sbx_plan {
+	char *image;              /* absolute path, symlinks resolved, or the docker:// reference */
+	enum sbx_image_kind image_kind;
+	int entrypoint;           /* run the image's Entrypoint */
+	char *mounted;            /* the squashfs image, already mounted there by root, or NULL */
+	int writable;
+	uint64_t writable_size;
+	uint64_t tmp_size;
+	int remap_root;
+	enum sbx_net net;
+	char *hostname;           /* NULL: keep the host's */
+	enum sbx_sys sys;
+	enum sbx_share tmp;
+	enum sbx_share shm;
+	struct sbx_bind *binds;
+	size_t n_binds;
+	char *workdir;            /* NULL: the caller's cwd if it exists inside, else / */
+	char *persist;            /* NULL, or the directory that keeps the writable layer */
+
+	int env_clean;
+	struct sbx_strv env_keep; /* names or globs taken from the caller's environment */
+	struct sbx_strv env_set;  /* "NAME=VALUE" set inside: identity, then the user's */
+	struct sbx_strv env_base; /* "NAME=VALUE" below everything, the image's Env included (PATH) */
+
+	int seccomp;
+	struct sbx_strv seccomp_deny;    /* final deny list (syscall names) */
+	uint64_t caps;            /* bit mask of capabilities kept (CAP_* numbers) */
+
+	/* cgroup v2 limits (0: none) */
+	uint64_t cg_memory;
+	uint64_t cg_swap;
+	int cg_swap_set;          /* cg_swap applies (0: no swap) */
+	uint64_t cg_memory_high;
+	uint32_t cg_cpus;         /* thousandths of a CPU */
+	uint64_t cg_pids;
+	int cg_required;          /* no delegation: error (1) or warning (0) */
+	char *cg_parent;
+
+	uid_t uid;                /* the caller's ids, mapped into the sandbox */
+	gid_t gid;
+	char *user;               /* login name for passwd, HOME, USER */
+	char *home;
+	char *shell;
+};
+
+/* The default deny list of the seccomp filter (NULL-terminated). */
+extern const char *const sbx_seccomp_default_deny[];
+
+/* Check the request against the policy and resolve it. Every refusal names
+ * the input and the policy key, e.g.
+ *   "--net host: refused by site policy (namespaces.allow_net_host = no in FILE)" */
+/* The checks that need no filesystem (srun/sbatch run them before anything is
+ * launched, where the image may not even exist). */
+int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_err *err);
+
+int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
+		   struct sbx_plan *plan, struct sbx_err *err);
+void sbx_plan_free(struct sbx_plan *plan);
+
+#endif

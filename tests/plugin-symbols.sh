@@ -1,0 +1,17 @@
+#!/bin/sh
+# The plugin is loaded into slurmstepd and srun: it links the core library
+# only (lib/util, lib/spec, lib/launch). Fail if it defines or needs any
+# symbol of the image pipeline's libraries: libarchive, json-c or nettle.
+set -eu
+so=${1:?usage: plugin-symbols.sh PLUGIN.so}
+found=$(nm -A "$so" | awk '{print $NF}' | grep -E '^(archive_|json_|nettle_)' | sort -u || true)
+if [ -n "$found" ]; then
+	echo "plugin-symbols: $so has libarchive/json-c/nettle symbols:" >&2
+	echo "$found" | sed 's/^/  /' >&2
+	exit 1
+fi
+if ldd "$so" 2>/dev/null | grep -Eq 'libarchive|libjson-c|libnettle'; then
+	echo "plugin-symbols: $so is linked against libarchive/json-c/nettle" >&2
+	exit 1
+fi
+echo "plugin-symbols: ok ($so has no libarchive, json-c or nettle symbols)"
