@@ -379,6 +379,10 @@ void sbx_plugin_free(void)
 	free(sbx_plugin.helper);
 	free(sbx_plugin.named_dir);
 	free(sbx_plugin.name);
+	free(sbx_plugin.groups);
+	sbx_plugin.groups = NULL;
+	sbx_plugin.cred.groups = NULL;
+	sbx_plugin.cred.ngroups = 0;
 	sbx_request_free(&sbx_plugin.req);
 	sbx_plugin.policy_path = sbx_plugin.helper = sbx_plugin.named_dir = sbx_plugin.name = NULL;
 }

@@ -3,6 +3,7 @@
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
  *   named.c          named sandboxes: their directories and cleanup
+ *   cache-dir.c      the users' directories in a shared image cache, made by root
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
  *   kernel-image.c   admin squashfs images mounted by the kernel, as root */
 #ifndef SBX_PLUGIN_H
@@ -14,8 +15,10 @@
 #include "util/error.h"
 #include "spec/request.h"
 #include "launch/launch.h"
+#include "util/asuser.h"
 
-#define SBX_NAMED_DIR "/var/tmp/slurm-sandbox"
+/* Root's: a user must not be able to make it first (util/rootdir.h). */
+#define SBX_NAMED_DIR "/var/lib/slurm-sandbox/named"
 
 struct sbx_step_shared;
 
@@ -46,8 +49,8 @@ struct sbx_plugin {
 	struct sbx_limits limits;
 	char report[16];         /* SANDBOX_REPORT of the job: "", text, json, none */
 	char **task_cgroups;     /* per local task, saved in task_post_fork */
-	uid_t uid;
-	gid_t gid;
+	struct sbx_cred cred;    /* the job's user: uid, gid, groups */
+	gid_t *groups;           /* cred.groups, ours to free */
 	struct sbx_step_shared *shared;
 };
 
@@ -77,17 +80,29 @@ int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err
 void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how);
 
 /* kernel-image.c: as root, mount an admin's squashfs image with the
- * kernel's driver (images.kernel_squashfs); req->mounted then names it.
- * Anything that does not qualify is left to squashfuse. */
+ * kernel's driver (images.kernel_squashfs) when the job's user may read it;
+ * req->premounted is then set and sbx_kernel_image_fd() is the mount the
+ * helper gets. Anything that does not qualify is left to squashfuse; -1
+ * (err set) when the user may not read an admin image. */
 struct sbx_policy;
-int sbx_kernel_image_mount(const struct sbx_policy *pol, struct sbx_request *req);
+int sbx_kernel_image_mount(const struct sbx_policy *pol, struct sbx_request *req,
+			   const struct sbx_cred *cred, struct sbx_err *err);
+int sbx_kernel_image_fd(void);
 void sbx_kernel_image_umount(void);
+
+/* cache-dir.c: as root, make the user's directory in a root-owned
+ * images.cache_dir (so no other user can take its name first). */
+int sbx_cache_dir_prepare(const struct sbx_policy *pol, const struct sbx_cred *cred,
+			  struct sbx_err *err);
 
 /* named.c */
 int sbx_named_valid(const char *name, struct sbx_err *err);
-/* As root: make named_dir/<uid>/<job>/<name>, owned by the user. */
-int sbx_named_prepare(char **path_out, struct sbx_err *err);
-/* As root, in the job epilog: remove named_dir/<uid>/<job>. */
+/* As root: named_dir/<uid> (root's side), then, as the user, <job>/<name>
+ * and its recorded image: written when image is given, else read back into
+ * *image_out (malloc'd). *path_out names the sandbox's directory. */
+int sbx_named_prepare(const struct sbx_cred *cred, const char *image, char **image_out,
+		      char **path_out, struct sbx_err *err);
+/* As root, in the job epilog: remove named_dir/<uid>/<job>, as the user. */
 int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);
 
 /* Log one "sandbox: ..." line where the user sees it. */

@@ -37,52 +37,41 @@ static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
 	return spank_get_item(sp, item, out) == ESPANK_SUCCESS ? 0 : -1;
 }
 
-static int read_named_image(const char *dir, struct sbx_err *err)
+/* The job's user: uid, gid and supplementary groups, for the work done
+ * with their credentials (util/asuser.h). */
+static int read_cred(spank_t sp, struct sbx_err *err)
 {
-	char path[PATH_MAX], image[PATH_MAX];
-	ssize_t n;
-	int fd;
+	struct sbx_cred *c = &sbx_plugin.cred;
+	gid_t *groups = NULL;
+	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/image", dir);
-	if (sbx_plugin.req.image) {
-		/* First use records the image; later steps may omit it. */
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return sbx_err_sys(err, NULL, "named sandbox '%s'", sbx_plugin.name);
-		n = write(fd, sbx_plugin.req.image, strlen(sbx_plugin.req.image));
-		if (fchown(fd, sbx_plugin.uid, sbx_plugin.gid) < 0 || n < 0) {
-			close(fd);
-			return sbx_err_sys(err, NULL, "named sandbox '%s'", sbx_plugin.name);
-		}
-		close(fd);
-		return 0;
+	if (spank_get_item(sp, S_JOB_UID, &c->uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &c->gid) != ESPANK_SUCCESS)
+		return sbx_err_set(err, 0, NULL, "step: cannot read the job's user");
+	if (spank_get_item(sp, S_JOB_SUPPLEMENTARY_GIDS, &groups, &n) == ESPANK_SUCCESS && n > 0) {
+		sbx_plugin.groups = calloc((size_t)n, sizeof(gid_t));
+		if (!sbx_plugin.groups)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		memcpy(sbx_plugin.groups, groups, (size_t)n * sizeof(gid_t));
+		c->ngroups = (size_t)n;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return sbx_err_set(err, 0, "give --sandbox-image the first time",
-				   "name '%s': no such sandbox in this job yet", sbx_plugin.name);
-	n = read(fd, image, sizeof(image) - 1);
-	close(fd);
-	if (n <= 0)
-		return sbx_err_set(err, 0, "give --sandbox-image", "name '%s': no image recorded",
-				   sbx_plugin.name);
-	image[n] = '\0';
-	return sbx_request_set_image(&sbx_plugin.req, image, err);
+	c->groups = sbx_plugin.groups;
+	return 0;
 }
 
 /* Remote init_post_opt, as root. Nothing may fail the step here (22.05
  * would report success, or drain the node for a batch step): errors are
- * kept and returned from task_init. */
+ * kept and returned from task_init. Root reads the admin's policy; what
+ * the user names (an image path, a named sandbox's files) is looked at
+ * with the user's credentials (util/asuser.h). */
 int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 {
 	struct sbx_policy pol = { 0 };
-	char *dir = NULL;
+	char *dir = NULL, *recorded = NULL;
 	int rc = -1;
 
 	if (item_u32(sp, S_JOB_ID, &sbx_plugin.job_id) < 0 ||
-	    item_u32(sp, S_JOB_STEPID, &sbx_plugin.step_id) < 0 ||
-	    spank_get_item(sp, S_JOB_UID, &sbx_plugin.uid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_GID, &sbx_plugin.gid) != ESPANK_SUCCESS)
+	    item_u32(sp, S_JOB_STEPID, &sbx_plugin.step_id) < 0)
 		return sbx_err_set(err, 0, NULL, "step: cannot read the job's ids");
 	/* The extern step holds the job's resources; it runs no user code. */
 	if (sbx_plugin.step_id == SLURM_EXTERN_CONT)
@@ -94,19 +83,21 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		goto out;
 	}
 	sbx_plugin.enabled = 1;
+	if (read_cred(sp, err) < 0)
+		goto out;
 	if (sbx_plugin.name) {
-		if (sbx_named_prepare(&dir, err) < 0 || read_named_image(dir, err) < 0 ||
+		/* First use records the image; later steps may omit it. */
+		if (sbx_named_prepare(&sbx_plugin.cred, sbx_plugin.req.image, &recorded, &dir, err) < 0 ||
+		    (recorded && sbx_request_set_image(&sbx_plugin.req, recorded, err) < 0) ||
 		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
 			goto out;
 	}
 	/* On the node the policy is law: a missing file is an error there. */
 	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 1, err) < 0 ||
-	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
+	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0 ||
+	    sbx_cache_dir_prepare(&pol, &sbx_plugin.cred, err) < 0 ||
+	    sbx_kernel_image_mount(&pol, &sbx_plugin.req, &sbx_plugin.cred, err) < 0)
 		goto out;
-	if (sbx_kernel_image_mount(&pol, &sbx_plugin.req) < 0) {
-		sbx_err_set(err, ENOMEM, NULL, "out of memory");
-		goto out;
-	}
 	/* The limits go into Slurm's task cgroups (task_post_fork); the helper
 	 * only shows the view of its own. */
 	sbx_plugin.limits.memory = sbx_plugin.req.memory ? sbx_plugin.req.memory : pol.cg_memory;
@@ -123,6 +114,7 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		sbx_plugin.report[0] = '\0';
 	rc = 0;
 out:
+	free(recorded);
 	free(dir);
 	sbx_policy_free(&pol);
 	return rc;

@@ -41,6 +41,7 @@ struct sbx_request {
 	/* Front ends only: the squashfs image, already mounted read-only
 	 * there by root (Slurm's images.kernel_squashfs). */
 	char *mounted;
+	int premounted;          /* placeholder until the launch branch lands */
 	/* cgroup v2 limits asked for (0: the policy's) */
 	uint64_t memory;
 	uint32_t cpus;           /* thousandths of a CPU */

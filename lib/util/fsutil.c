@@ -40,8 +40,11 @@ int sbx_rmtree_at(int dirfd, const char *name)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-	/* An image may hold directories its owner cannot write (0555). */
-	if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name, (st.st_mode & 07777) | 0700, 0) < 0)
+	/* An image may hold directories its owner cannot write (0555).
+	 * AT_SYMLINK_NOFOLLOW: a name swapped for a symlink since the stat
+	 * is refused, not followed. */
+	if ((st.st_mode & 0700) != 0700 &&
+	    fchmodat(dirfd, name, (st.st_mode & 07777) | 0700, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -22,6 +22,11 @@ slurm_start_cluster() {
 	export SLURM_CONF=$SBX_CLUSTER/etc/slurm.conf
 }
 
+# Where the cluster's named sandboxes live (local-cluster.sh named_base).
+slurm_named_dir() {
+	echo "/var/lib/sbx-named-$(basename "$SBX_CLUSTER")"
+}
+
 # The cluster stopped and removed, and the work directory $WORK.
 slurm_teardown_cluster() {
 	[ -n "${SBX_CLUSTER:-}" ] && "$REPO/tests/slurm/local-cluster.sh" stop && rm -rf "$SBX_CLUSTER"

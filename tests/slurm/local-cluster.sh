@@ -25,6 +25,9 @@ free_port() {
 }
 
 jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
+# Named sandboxes live in a root-owned directory (the plugin refuses one a
+# user could write to, as $P below /tmp would be).
+named_base() { echo "/var/lib/sbx-named-$(basename "$P")"; }
 
 running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
 
@@ -96,7 +99,7 @@ net = host
 [environment]
 passthrough = TERM LANG LC_* TZ SLURM_* SLURMD_* PMI_* PMIX_* TMPDIR SBX_TASKPROLOG_RAN
 CONF
-	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$P/named" \
+	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$(named_base)" \
 		>"$P/etc/plugstack.conf"
 	chmod -R a+rX "$P/etc"
 	chmod 755 "$P"
@@ -151,7 +154,7 @@ stop() {
 		tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" &&
 			kill -9 "$pid" 2>/dev/null
 	done
-	rm -rf "$(jc_base)"
+	rm -rf "$(jc_base)" "$(named_base)"
 	return 0
 }
 

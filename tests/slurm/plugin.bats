@@ -98,10 +98,10 @@ assert_refused() {
 	[ "$(cat "$WORK/named.out")" = kept ]
 	# The job's epilog removes it on the node (shortly after the job ends).
 	for _ in $(seq 1 50); do
-		[ -z "$(find "$SBX_CLUSTER/named" -mindepth 2)" ] && break
+		[ -z "$(find "$(slurm_named_dir)" -mindepth 2)" ] && break
 		sleep 0.2
 	done
-	run find "$SBX_CLUSTER/named" -mindepth 2
+	run find "$(slurm_named_dir)" -mindepth 2
 	[ -z "$output" ]
 }
 

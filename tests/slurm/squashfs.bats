@@ -27,6 +27,17 @@ setup_file() {
 	mksquashfs "$src/img" "$ADMIN/app.sqfs" -comp zstd -noappend -quiet -no-progress >/dev/null
 	cp "$ADMIN/app.sqfs" "$ADMIN/open/app.sqfs"
 	chmod 0644 "$ADMIN/app.sqfs" "$ADMIN/open/app.sqfs"
+	# Admin images a user may not read, and one readable through a group
+	# the user is in (set before any job: slurmd caches a user's groups).
+	cp "$ADMIN/app.sqfs" "$ADMIN/secret.sqfs"
+	cp "$ADMIN/app.sqfs" "$ADMIN/group.sqfs"
+	chmod 0600 "$ADMIN/secret.sqfs"
+	getent group sbximg >/dev/null || groupadd sbximg
+	id -nG "$SBX_USER" | grep -qw sbximg || usermod -aG sbximg "$SBX_USER"
+	chgrp sbximg "$ADMIN/group.sqfs"
+	chmod 0640 "$ADMIN/group.sqfs"
+	export OTHER=sbxother
+	id "$OTHER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$OTHER"
 	rm -rf "$src"
 	cat >>"$SBX_CLUSTER/etc/sandbox.conf" <<-CONF
 	[images]
@@ -77,12 +88,48 @@ teardown_file() {
 	[[ "$line" == *ro,nosuid,nodev* ]] || { echo "mount: $line" >&2; false; }
 }
 
+@test "a user who may not read an admin image cannot run it: one line, and nothing is mounted" {
+	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/secret.sqfs" cat /marker
+	[ "$status" -ne 0 ]
+	[ "$(grep -c 'sandbox: ' <<<"$stderr")" -eq 1 ] || { echo "$stderr" >&2; false; }
+	[[ "$stderr" == *"image '$ADMIN/secret.sqfs': Permission denied (ask the admin for read access to the image)"* ]] ||
+		{ echo "$stderr" >&2; false; }
+	! grep -q "$ADMIN/secret.sqfs mounted with the kernel" "$SBX_CLUSTER"/log/slurmd-*.log
+}
+
+@test "an admin image readable through one of the user's groups runs with the kernel's driver" {
+	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/group.sqfs" cat /marker
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = admin-image ]
+	grep -q "sandbox: $ADMIN/group.sqfs mounted with the kernel's squashfs" "$SBX_CLUSTER"/log/slurmd-*.log
+}
+
+@test "while the step runs, neither another user nor the job's user reaches the mount on the host" {
+	as_user srun -N1 --sandbox-image="$ADMIN/app.sqfs" sleep 3 &
+	local pid=$! line= dir
+	for _ in $(seq 50); do
+		line=$(grep " /run/slurm-sandbox/" /proc/self/mountinfo || true)
+		[ -z "$line" ] || break
+		sleep 0.1
+	done
+	[ -n "$line" ] || { wait "$pid"; echo "no kernel mount seen" >&2; false; }
+	dir=$(awk '{print $5}' <<<"$line")
+	run runuser -u "$OTHER" -- cat "$dir/marker"
+	[ "$status" -ne 0 ] && [[ "$output" == *"Permission denied"* ]] || { wait "$pid"; echo "$output" >&2; false; }
+	run runuser -u "$OTHER" -- ls /run/slurm-sandbox
+	[ "$status" -ne 0 ] || { wait "$pid"; echo "$output" >&2; false; }
+	run runuser -u "$SBX_USER" -- cat "$dir/marker"
+	[ "$status" -ne 0 ] || { wait "$pid"; echo "$output" >&2; false; }
+	wait "$pid"
+	[ "$(stat -c '%U %a' /run/slurm-sandbox)" = "root 700" ]
+}
+
 @test "an image in an admin directory others may write to goes through squashfuse, said in the log" {
 	fuse_open || skip "/dev/fuse is not read-writable by $SBX_USER (tests/run-all opens it)"
 	run --separate-stderr as_user srun -N1 --sandbox-image="$ADMIN/open/app.sqfs" cat /marker
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$output" = admin-image ]
-	grep -q "$ADMIN/open/app.sqfs: not mounted with the kernel's squashfs ($ADMIN/open is not owned by root and writable by root only)" \
+	grep -q "$ADMIN/open/app.sqfs: not mounted with the kernel's squashfs (.*$ADMIN/open is writable by others" \
 		"$SBX_CLUSTER"/log/slurmd-*.log
 }
 
