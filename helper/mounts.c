@@ -1,4 +1,5 @@
 #include "helper.h"
+#include "util/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,17 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* RESOLVE_IN_ROOT makes "/" and ".." and absolute symlinks stop at root_fd,
- * so a hostile image cannot send a mount to a host path (runc
- * CVE-2021-30465 class); magic links (/proc/self/...) are refused outright. */
+/* util/fsutil.h: the one in-root resolver. */
 static int openat_in_root(int root_fd, const char *path, int flags)
 {
-	struct open_how how = {
-		.flags = (unsigned)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	return sbx_openat_in_root(root_fd, path, flags, 0);
 }
 
 int sbx_open_in_root(int root_fd, const char *path, int flags, struct sbx_err *err)

@@ -105,26 +105,13 @@ static int fail(struct sbx_unpack *u, struct sbx_err *err, int errnum, const cha
  * allows none, so *followed says whether the image path is the host one. */
 static int open_in_root(struct sbx_unpack *u, const char *path, int *followed)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
-	};
-	int fd, tries = 0;
+	int fd = sbx_openat_in_root(u->root_fd, path, O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
 
 	*followed = 0;
-	for (;;) {
-		fd = (int)syscall(SYS_openat2, u->root_fd, *path ? path : ".", &how, sizeof(how));
-		if (fd >= 0)
-			return fd;
-		/* RESOLVE_IN_ROOT gives EAGAIN when any rename raced its ".." walk. */
-		if (errno == EAGAIN && ++tries < 128)
-			continue;
-		if (errno != ELOOP || *followed)
-			return -1;
-		*followed = 1;
-		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-		tries = 0;
-	}
+	if (fd >= 0 || errno != ELOOP)
+		return fd;
+	*followed = 1;
+	return sbx_openat_in_root(u->root_fd, path, O_PATH | O_DIRECTORY, 0);
 }
 
 /* Where a directory reached through symlinks really is in the image. */
@@ -345,51 +332,27 @@ static struct dirent *next_child(DIR *d)
 	return de;
 }
 
-/* name in at and everything below it, never following a symlink; the
- * records of what goes go too. -1 with errno. */
-static int remove_tree(struct sbx_unpack *u, int at, const char *name, const char *path, int depth)
+static void forget(void *ctx, const char *path)
 {
-	struct stat st;
-	struct dirent *de;
-	DIR *d;
-	char *child;
-	int rc = -1, saved;
+	sbx_layer_rec_del(ctx, path);
+}
 
+/* name in at (image path path) and everything below it, never following a
+ * symlink (util/fsutil.h); the records of what goes go too. -1 with errno. */
+static int remove_tree(struct sbx_unpack *u, int at, const char *name, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = strndup(path, slash ? (size_t)(slash - path) : 0);
+	int rc, saved;
+
+	if (!parent) {
+		errno = ENOMEM;
+		return -1;
+	}
 	u->priv->pc_stale = 1;
-	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(at, name, 0) < 0)
-			return -1;
-		sbx_layer_rec_del(u->priv, path);
-		return 0;
-	}
-	if (depth >= MAX_DEPTH) {
-		errno = ELOOP;
-		return -1;
-	}
-	if ((st.st_mode & 0700) != 0700 && fchmodat(at, name, (st.st_mode & 0777) | 0700, 0) < 0)
-		return -1;
-	d = open_dir_at(at, name, O_NOFOLLOW);
-	if (!d)
-		return -1;
-	while ((de = next_child(d))) {
-		child = join(path, de->d_name);
-		if (!child || remove_tree(u, dirfd(d), de->d_name, child, depth + 1) < 0) {
-			free(child);
-			goto out;
-		}
-		free(child);
-	}
-	if (errno)
-		goto out;
-	if (unlinkat(at, name, AT_REMOVEDIR) < 0)
-		goto out;
-	sbx_layer_rec_del(u->priv, path);
-	rc = 0;
-out:
+	rc = sbx_rmtree_at_each(at, name, parent, forget, u->priv);
 	saved = errno;
-	closedir(d);
+	free(parent);
 	errno = saved;
 	return rc;
 }
@@ -441,7 +404,7 @@ static int make_opaque(struct sbx_unpack *u, int dirfd_, const char *path, int d
 		if (r && r->stamp == u->priv->stamp)
 			ok = keep_child(u, dirfd(d), de->d_name, child, depth + 1) == 0;
 		else
-			ok = remove_tree(u, dirfd(d), de->d_name, child, depth + 1) == 0;
+			ok = remove_tree(u, dirfd(d), de->d_name, child) == 0;
 		saved = errno;
 		free(child);
 		errno = saved;
@@ -484,7 +447,7 @@ static int whiteout(struct sbx_unpack *u, const char *parent, const char *base, 
 	path = join(real, target);
 	if (!path)
 		return fail(u, err, ENOMEM, NULL, "removing what it hides");
-	rc = remove_tree(u, pfd, target, path, 0);
+	rc = remove_tree(u, pfd, target, path);
 	free(path);
 	if (rc < 0)
 		return fail(u, err, errno, HOSTILE, "removing what it hides");
@@ -508,7 +471,7 @@ static int clear_final(struct sbx_unpack *u, int pfd, const char *base, const ch
 			return fail(u, err, errno, NULL, "opening up the directory");
 		return 1;
 	}
-	if (remove_tree(u, pfd, base, path, 0) < 0)
+	if (remove_tree(u, pfd, base, path) < 0)
 		return fail(u, err, errno, NULL, "removing what it replaces");
 	return 0;
 }
