@@ -18,6 +18,7 @@ the calling thread's euid and fsuid (glibc's seteuid runs setresuid(-1, uid,
 -1) on every thread, so each thread's own call is in the trace; slurmstepd's
 user_init runs with euid = the user, sbx_as_user children call the raw
 syscalls); a successful exec of a setuid file (checked now) takes its owner.
+Group ids do not decide whether a call is root's, so they are not followed.
 A task that enters a user namespace (clone, unshare or setns with
 CLONE_NEWUSER) is not host root from then on: its ids are the namespace's.
 
@@ -122,7 +123,6 @@ def split_args(text):
                 j += 2 if text[j] == '\\' else 1
             cur.append(text[i:j + 1])
             i = j + 1
-            # strace marks a string cut at -s with "..."
             continue
         if c == '<':
             # -y's <path> after an fd: '<' and '>' inside are escaped.
@@ -136,7 +136,7 @@ def split_args(text):
         elif c in ')]}':
             if depth == 0 and c == ')':
                 args.append(''.join(cur).strip())
-                return [a for a in args if a != ''] if args == [''] else args, text[i + 1:]
+                return ([] if args == [''] else args), text[i + 1:]
             depth -= 1
         elif c == ',' and depth == 0:
             args.append(''.join(cur).strip())
@@ -283,7 +283,7 @@ def offending_dirs(path):
 
 
 def has_flag(a, flag):
-    return re.search(r'(^|[|{ =])' + flag + r'($|[|} ,])', a) is not None
+    return re.search(r'(^|[|{ =])' + flag + r'($|[|} ,)])', a) is not None
 
 
 def creates(name, args):
@@ -349,6 +349,17 @@ def update_creds(t, name, args):
             t.fs = f
 
 
+def setuid_exec(t, arg):
+    """A successful exec of a setuid file (as it is now) takes its owner."""
+    p = string_arg(arg)
+    try:
+        st = os.stat(p) if p and p.startswith('/') else None
+    except OSError:
+        st = None
+    if st and st.st_mode & stat.S_ISUID:
+        t.e = t.s = t.fs = st.st_uid
+
+
 def main(argv):
     listing = '--list' in argv
     files = [a for a in argv[1:] if a != '--list']
@@ -379,7 +390,7 @@ def main(argv):
         if born:
             start, parent = born[-1]
             if t is None or t.born < start:
-                t = Task(start, tasks.get(parent))
+                t = Task(start, task_of(parent, start))
                 tasks[pid] = t
         if t is None:
             t = tasks[pid] = Task(-1)   # attached by strace: slurmd's, root
@@ -390,6 +401,7 @@ def main(argv):
         t = task_of(pid, begin)
         args, rest = split_args(text)
         failed, value = ret_of(rest)
+        flat = ' '.join(args)
         m = re.search(r'AT_FDCWD<(/[^>]*)>', text)
         if m:
             t.cwd = unescape(m.group(1))
@@ -398,40 +410,25 @@ def main(argv):
                 c = tasks.get(value)
                 if c is None or c.born < begin:
                     c = tasks[value] = Task(begin, t)
-                if name == 'clone3' or (args and has_flag(args[0] if name == 'clone3' else
-                                                          ' '.join(args), 'CLONE_NEWUSER')):
-                    if 'CLONE_NEWUSER' in text.split(')')[0]:
-                        c.userns = True
+                if 'CLONE_NEWUSER' in flat:
+                    c.userns = True
             continue
-        if failed:
-            if name not in PATH_ARGS:
-                continue
-        elif name in ('unshare',) and 'CLONE_NEWUSER' in text:
-            t.userns = True
-            continue
-        elif name == 'setns' and ('CLONE_NEWUSER' in text or '<user:[' in text):
-            t.userns = True
-            continue
-        elif name in ('chdir', 'fchdir'):
-            if name == 'chdir':
+        if not failed:
+            if (name == 'unshare' and 'CLONE_NEWUSER' in flat) or \
+               (name == 'setns' and ('CLONE_NEWUSER' in flat or '<user:[' in flat)):
+                t.userns = True
+            elif name == 'chdir':
                 p, _ = full_path(t, args, None, 0, False)
-            else:
+                if p:
+                    t.cwd = os.path.normpath(p)
+            elif name == 'fchdir':
                 p = fd_path(args[0]) if args else None
-            if p:
-                t.cwd = os.path.normpath(p)
-            continue
-        elif name in ('execve', 'execveat'):
-            p = string_arg(args[0] if name == 'execve' else args[1]) if args else None
-            try:
-                st = os.stat(p) if p and p.startswith('/') else None
-            except OSError:
-                st = None
-            if st and st.st_mode & stat.S_ISUID:
-                t.e = t.s = t.fs = st.st_uid
-            continue
-        elif re.match(r'set(re|res|fs)?uid(32)?$', name):
-            update_creds(t, name, args)
-            continue
+                if p:
+                    t.cwd = os.path.normpath(p)
+            elif name in ('execve', 'execveat'):
+                setuid_exec(t, args[0] if name == 'execve' else args[1] if len(args) > 1 else '')
+            elif re.match(r'set(re|res|fs)?uid(32)?$', name):
+                update_creds(t, name, args)
         if name not in PATH_ARGS or not t.root():
             continue
         if name in OPENS or name == 'openat2':
@@ -441,8 +438,8 @@ def main(argv):
             which = [(None, 0)] + PATH_ARGS[name]
         else:
             which = PATH_ARGS[name]
-        empty_ok = (has_flag(text, 'AT_EMPTY_PATH') or has_flag(text, 'MOVE_MOUNT_T_EMPTY_PATH'))
-        call_line = '%s(%s' % (name, text.rstrip())
+        empty_ok = has_flag(flat, 'AT_EMPTY_PATH') or has_flag(flat, 'MOVE_MOUNT_T_EMPTY_PATH')
+        call_line = re.sub(r'\)\s+= ', ') = ', '%s(%s' % (name, text.rstrip()))
         for fd_i, path_i in which:
             path, why = full_path(t, args, fd_i, path_i, empty_ok)
             if path is None and why is None:
