@@ -27,7 +27,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 DEFS     := -D_GNU_SOURCE \
-            -DSBX_DEFAULT_CONFIG='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
+            -DSBX_DEFAULT_POLICY='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
             -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
 # Includes name their layer: #include "util/error.h". Each object lists the
 # headers it includes in its .d file (-MMD -MP).

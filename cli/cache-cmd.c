@@ -17,7 +17,7 @@
 #define DAY 86400
 
 struct cache_opts {
-	char *config;
+	char *policy_path;
 	const char *command;     /* ls, rm, gc */
 	char **args;             /* what follows the command */
 	int nargs;
@@ -191,9 +191,9 @@ static int parse(int argc, char **argv, struct cache_opts *o)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			free(o->config);
-			o->config = strdup(optarg);
-			if (!o->config) {
+			free(o->policy_path);
+			o->policy_path = strdup(optarg);
+			if (!o->policy_path) {
 				perror("sandbox: cache");
 				return EXIT_SETUP;
 			}
@@ -245,8 +245,7 @@ int sbx_cache_main(int argc, char **argv)
 		fprintf(stderr, "sandbox: cache gc --older-than: bad number of days '%s'\n", o.older_than);
 		goto out;
 	}
-	if (sbx_policy_init_defaults(&pol, &err) < 0 ||
-	    sbx_policy_load(&pol, o.config ? o.config : SBX_DEFAULT_CONFIG, o.config != NULL, &err) < 0 ||
+	if (sbx_policy_open(&pol, o.policy_path, o.policy_path != NULL, &err) < 0 ||
 	    sbx_cache_open(&pol, &c, &err) < 0) {
 		rc = fail(&err);
 		goto out;
@@ -260,6 +259,6 @@ int sbx_cache_main(int argc, char **argv)
 out:
 	sbx_cache_close(&c);
 	sbx_policy_free(&pol);
-	free(o.config);
+	free(o.policy_path);
 	return rc;
 }

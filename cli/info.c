@@ -719,7 +719,7 @@ static void usage(FILE *out)
 int sbx_info_main(int argc, char **argv)
 {
 	bool json = false, userns_ok, overlay_ok, proc_ok, ok;
-	const char *config = NULL;
+	const char *policy_path = NULL;
 	struct report *r = NULL;
 	int major, minor, i, rc = 2;
 
@@ -731,9 +731,9 @@ int sbx_info_main(int argc, char **argv)
 			rc = 0;
 			goto out;
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config = argv[++i];
+			policy_path = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config = argv[i] + 9;
+			policy_path = argv[i] + 9;
 		} else {
 			fprintf(stderr, "sandbox: info: %s '%s' (see 'sandbox-run info --help')\n",
 				strcmp(argv[i], "--config") == 0 ? "missing FILE after"
@@ -757,8 +757,8 @@ int sbx_info_main(int argc, char **argv)
 	check_fuse(r);
 	check_image_tools(r);
 	check_cgroups(r);
-	if (config)
-		check_policy(r, config);
+	if (policy_path)
+		check_policy(r, policy_path);
 
 	ok = userns_ok && overlay_ok && proc_ok;
 	if (json)

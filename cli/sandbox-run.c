@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	struct sbx_sandbox sb = { .control_fd = -1 };
 	struct sbx_launch_opts opts = { .die_with_parent = 1 };
 	struct sbx_err err = { 0 };
-	char *config = NULL;
+	char *policy_path = NULL;
 	sigset_t all, old;
 	int first = 0, rc = EXIT_SETUP, started = 0;
 	pid_t task;
@@ -95,13 +95,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (sbx_request_parse_args(&req, argc, argv, &first, &config, &err) < 0) {
+	if (sbx_request_parse_args(&req, argc, argv, &first, &policy_path, &err) < 0) {
 		rc = fail(&err);
 		goto out;
 	}
 	/* Plan first: every input error is found before anything starts. */
-	if (sbx_policy_init_defaults(&pol, &err) < 0 ||
-	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
+	if (sbx_policy_open(&pol, policy_path, policy_path != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0) {
 		/* No command and no image: say what is missing first. */
 		if (first >= argc && !req.image)
@@ -115,7 +114,7 @@ int main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	opts.config_path = config;
+	opts.policy_path = policy_path;
 	if (sbx_sandbox_start(&opts, &req, &sb, &err) < 0) {
 		rc = fail(&err);
 		goto out;
@@ -142,6 +141,6 @@ out:
 	sbx_plan_free(&plan);
 	sbx_policy_free(&pol);
 	sbx_request_free(&req);
-	free(config);
+	free(policy_path);
 	return rc;
 }

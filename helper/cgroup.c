@@ -18,25 +18,18 @@
  * then starts there), and every command's shim moves itself in before it
  * forks the command. */
 
-#define CGROOT SBX_CGROOT
-
-int sbx_cgroup_v2(void)
-{
-	return sbx_cgfs_v2();
-}
-
 /* A cgroup this user may create children in and move processes between. */
 static int delegated(const char *dir)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), CGROOT "%s", dir);
+	snprintf(path, sizeof(path), SBX_CGROOT "%s", dir);
 	if (access(path, W_OK) < 0)
 		return 0;
-	snprintf(path, sizeof(path), CGROOT "%s/cgroup.procs", dir);
+	snprintf(path, sizeof(path), SBX_CGROOT "%s/cgroup.procs", dir);
 	if (access(path, W_OK) < 0)
 		return 0;
-	snprintf(path, sizeof(path), CGROOT "%s/cgroup.subtree_control", dir);
+	snprintf(path, sizeof(path), SBX_CGROOT "%s/cgroup.subtree_control", dir);
 	return access(path, W_OK) == 0;
 }
 
@@ -108,7 +101,7 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 		char full[PATH_MAX];
 
 		snprintf(parent, sizeof(parent), "%s", plan->cg_parent);
-		snprintf(full, sizeof(full), CGROOT "%s", parent);
+		snprintf(full, sizeof(full), SBX_CGROOT "%s", parent);
 		if (mkdir(full, 0755) < 0 && errno != EEXIST)
 			return sbx_err_sys(err, "fix cgroups.parent", "cgroup %s", parent);
 	} else {
@@ -132,7 +125,7 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 	{
 		char full[PATH_MAX];
 
-		snprintf(full, sizeof(full), CGROOT "%s", cg->path);
+		snprintf(full, sizeof(full), SBX_CGROOT "%s", cg->path);
 		if (mkdir(full, 0755) < 0) {
 			int rc = sbx_err_sys(err, NULL, "cgroup %s", cg->path);
 
@@ -140,9 +133,9 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 			return rc;
 		}
 		cg->fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		snprintf(full, sizeof(full), CGROOT "%s", parent);
+		snprintf(full, sizeof(full), SBX_CGROOT "%s", parent);
 		cg->parent_fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		snprintf(full, sizeof(full), CGROOT "%s", cg->origin);
+		snprintf(full, sizeof(full), SBX_CGROOT "%s", cg->origin);
 		cg->origin_fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cg->fd < 0 || cg->parent_fd < 0 || cg->origin_fd < 0) {
 			sbx_err_sys(err, NULL, "cgroup %s", cg->path);
@@ -159,9 +152,8 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 	    set_limit(cg, "pids.max", plan->cg_pids, err) < 0 ||
 	    (plan->cg_cpus && sbx_cgfs_write(cg->path, "cpu.max", cpu) < 0 &&
 	     sbx_err_sys(err, NULL, "cgroup %s: set cpu.max", cg->path)) ||
-	    sbx_cgfs_write(cg->path, "cgroup.procs", "0") < 0) {
-		if (!err || !err->msg[0])
-			sbx_err_sys(err, NULL, "cgroup %s: move the sandbox in", cg->path);
+	    (sbx_cgfs_write(cg->path, "cgroup.procs", "0") < 0 &&
+	     sbx_err_sys(err, NULL, "cgroup %s: move the sandbox in", cg->path))) {
 		sbx_cgroup_leave(cg);
 		return -1;
 	}

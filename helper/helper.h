@@ -28,8 +28,6 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 /* One line on stderr: peak memory, OOM kills, CPU and throttled time, pids. */
 void sbx_cgroup_report(const struct sbx_cgroup *cg, int json);
 void sbx_cgroup_leave(struct sbx_cgroup *cg);
-/* 1 on a cgroup v2-only host. */
-int sbx_cgroup_v2(void);
 
 /* userns.c: map uid/gid (0 with remap_root) after unshare(CLONE_NEWUSER). */
 int sbx_userns_setup(const struct sbx_plan *plan, struct sbx_err *err);

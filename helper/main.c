@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "util/cgroupfs.h"
 #include "spec/policy.h"
 #include "spec/request.h"
 #include "launch/launch.h"
@@ -179,7 +180,7 @@ static int build_main(int argc, char **argv)
 	static struct sbx_cgroup cg = { .fd = -1, .parent_fd = -1, .origin_fd = -1 };
 	struct sbx_fuse fuse = { .pid = 0, .mnt_fd = -1 };
 	struct sbx_image img;
-	char *config = NULL, buf[SBX_ERR_MAX];
+	char *policy_path = NULL, buf[SBX_ERR_MAX];
 	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 };
 	int argi = 1, rc = 125;
 	pid_t parent = 0, init;
@@ -204,9 +205,8 @@ static int build_main(int argc, char **argv)
 	 * still the one we were started by, in case it died already. */
 	if (parent > 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent))
 		return 125;
-	if (sbx_request_parse_helper_args(&req, argc - argi + 1, argv + argi - 1, NULL, &config, &err) < 0 ||
-	    sbx_policy_init_defaults(&pol, &err) < 0 ||
-	    sbx_policy_load(&pol, config ? config : SBX_DEFAULT_CONFIG, config != NULL, &err) < 0 ||
+	if (sbx_request_parse_helper_args(&req, argc - argi + 1, argv + argi - 1, NULL, &policy_path, &err) < 0 ||
+	    sbx_policy_open(&pol, policy_path, policy_path != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
 		goto fail;
 	/* Imports run here, as the user, with the host's network and
@@ -255,7 +255,7 @@ static int build_main(int argc, char **argv)
 	}
 	if (init == 0) {
 		close(sync[0]);
-		run_init(&plan, &img, cg.path[0] != '\0' || (req.cgroup_view && sbx_cgroup_v2()),
+		run_init(&plan, &img, cg.path[0] != '\0' || (req.cgroup_view && sbx_cgfs_v2()),
 			 getppid(), sync[1]);
 	}
 	close(sync[1]);
@@ -301,7 +301,7 @@ out:
 	sbx_plan_free(&plan);
 	sbx_policy_free(&pol);
 	sbx_request_free(&req);
-	free(config);
+	free(policy_path);
 	return rc;
 }
 

@@ -116,11 +116,8 @@ static int build_skeleton(const struct sbx_plan *plan, const struct sbx_image *i
 		}
 		if (sbx_skel_add(skel, h->image, plan->binds[i].dst,
 				 S_ISDIR(st.st_mode) ? SBX_SKEL_DIR : SBX_SKEL_FILE, err) < 0) {
-			char reason[SBX_ERR_MAX];
-
-			snprintf(reason, sizeof(reason), "%s", err ? err->msg : "");
-			sbx_err_set(err, 0, NULL, "mount '%s:%s': destination: %s",
-				    plan->binds[i].src, plan->binds[i].dst, reason);
+			sbx_err_prefix(err, "mount '%s:%s': destination", plan->binds[i].src,
+				       plan->binds[i].dst);
 			goto out;
 		}
 	}
@@ -306,12 +303,8 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 		if (fstat(h->binds[i], &st) < 0)
 			return sbx_err_sys(err, NULL, "mount %s: source", what);
 		fd = sbx_make_in_root(root_fd, b->dst, !S_ISDIR(st.st_mode), err);
-		if (fd < 0) {
-			char reason[SBX_ERR_MAX];
-
-			snprintf(reason, sizeof(reason), "%s", err ? err->msg : "");
-			return sbx_err_set(err, 0, NULL, "mount %s: destination: %s", what, reason);
-		}
+		if (fd < 0)
+			return sbx_err_prefix(err, "mount %s: destination", what);
 		rc = sbx_attach_tree(h->binds[i], fd, b->readonly, what, err);
 		close(fd);
 		if (rc < 0)

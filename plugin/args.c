@@ -30,7 +30,7 @@ int sbx_args_parse(int ac, char **av)
 		int rc;
 
 		if (strncmp(av[i], "config=", 7) == 0)
-			rc = set_str(&sbx_plugin.config, av[i] + 7);
+			rc = set_str(&sbx_plugin.policy_path, av[i] + 7);
 		else if (strncmp(av[i], "helper=", 7) == 0)
 			rc = set_str(&sbx_plugin.helper, av[i] + 7);
 		else if (strncmp(av[i], "named_dir=", 10) == 0)
@@ -375,10 +375,10 @@ int sbx_options_wanted(void)
 
 void sbx_plugin_free(void)
 {
-	free(sbx_plugin.config);
+	free(sbx_plugin.policy_path);
 	free(sbx_plugin.helper);
 	free(sbx_plugin.named_dir);
 	free(sbx_plugin.name);
 	sbx_request_free(&sbx_plugin.req);
-	sbx_plugin.config = sbx_plugin.helper = sbx_plugin.named_dir = sbx_plugin.name = NULL;
+	sbx_plugin.policy_path = sbx_plugin.helper = sbx_plugin.named_dir = sbx_plugin.name = NULL;
 }

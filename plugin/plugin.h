@@ -31,7 +31,7 @@ struct sbx_limits {
 
 struct sbx_plugin {
 	/* plugstack.conf arguments */
-	char *config;            /* config=FILE: the site policy */
+	char *policy_path;       /* config=FILE: the site policy */
 	char *helper;            /* helper=PATH: sandbox-helper (sandbox-exec beside it) */
 	char *named_dir;         /* named_dir=DIR: where named sandboxes keep their layer */
 

@@ -38,9 +38,7 @@ static int check_locally(spank_t sp)
 	}
 	/* A submit host without the file checks against the built-in
 	 * defaults; the nodes, where the file is required, decide. */
-	if (sbx_policy_init_defaults(&pol, &err) < 0 ||
-	    sbx_policy_load(&pol, sbx_plugin.config ? sbx_plugin.config : SBX_DEFAULT_CONFIG, 0,
-			    &err) < 0 ||
+	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 0, &err) < 0 ||
 	    sbx_plan_check(&pol, &sbx_plugin.req, &err) < 0)
 		goto out;
 	rc = 0;

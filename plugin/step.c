@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <slurm/slurm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,16 +35,6 @@ struct sbx_step_shared {
 static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
 {
 	return spank_get_item(sp, item, out) == ESPANK_SUCCESS ? 0 : -1;
-}
-
-static int load_policy(struct sbx_policy *pol, struct sbx_err *err)
-{
-	const char *path = sbx_plugin.config ? sbx_plugin.config : SBX_DEFAULT_CONFIG;
-
-	/* On the node the policy is law: a missing file is an error there. */
-	if (sbx_policy_init_defaults(pol, err) < 0)
-		return -1;
-	return sbx_policy_load(pol, path, 1, err);
 }
 
 static int read_named_image(const char *dir, struct sbx_err *err)
@@ -110,7 +99,9 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
 			goto out;
 	}
-	if (load_policy(&pol, err) < 0 || sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
+	/* On the node the policy is law: a missing file is an error there. */
+	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 1, err) < 0 ||
+	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0)
 		goto out;
 	if (sbx_kernel_image_mount(&pol, &sbx_plugin.req) < 0) {
 		sbx_err_set(err, ENOMEM, NULL, "out of memory");
@@ -178,7 +169,7 @@ static struct sbx_launch_opts launch_opts(void)
 {
 	struct sbx_launch_opts opts = {
 		.helper_path = sbx_plugin.helper,
-		.config_path = sbx_plugin.config,
+		.policy_path = sbx_plugin.policy_path,
 		.die_with_parent = 0,
 		/* Task 0 may end long before the others; the sandbox must not. */
 		.detach = 1,
@@ -204,9 +195,13 @@ static void import_environment(spank_t sp)
 			setenv(names[i], buf, 1);
 }
 
-static int start_once(spank_t sp, struct sbx_step_shared *sh, struct sbx_err *err)
+/* -1 with *own set when this task met the error (err says why); -1 with
+ * *own clear when another task did (sh->error says why). */
+static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct sbx_err *err)
 {
 	int rc = pthread_mutex_lock(&sh->lock);
+
+	*own = 1;
 
 	if (rc == EOWNERDEAD) {
 		pthread_mutex_consistent(&sh->lock);
@@ -238,7 +233,7 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, struct sbx_err *er
 	pthread_mutex_unlock(&sh->lock);
 	/* Only the task that tried reports the reason; the rest just fail. */
 	if (rc < 0)
-		sbx_err_set(err, 0, NULL, "%s", "");
+		*own = 0;
 	return rc;
 }
 
@@ -254,7 +249,7 @@ int sbx_step_task_init(spank_t sp)
 	struct sbx_launch_opts opts = launch_opts();
 	struct sbx_sandbox sb = { .control_fd = -1 };
 	struct sbx_err err = { 0 };
-	int argc = 0;
+	int argc = 0, own = 0;
 	char **argv = NULL;
 
 	if (sbx_plugin.error[0]) {
@@ -265,9 +260,9 @@ int sbx_step_task_init(spank_t sp)
 		slurm_error("sandbox: step: no shared state (user_init did not run)");
 		return -1;
 	}
-	if (start_once(sp, sbx_plugin.shared, &err) < 0) {
+	if (start_once(sp, sbx_plugin.shared, &own, &err) < 0) {
 		/* One line per node: the first task to fail shows why. */
-		if (err.msg[0])
+		if (own)
 			sbx_plugin_report(&err);
 		else if (!__atomic_exchange_n(&sbx_plugin.shared->reported, 1, __ATOMIC_SEQ_CST))
 			slurm_error("%s", sbx_plugin.shared->error);
@@ -289,10 +284,16 @@ int sbx_step_task_init(spank_t sp)
 	return 0;
 }
 
+/* The helper was detached: no control pipe, so the library sends it
+ * SIGTERM. Best effort: one already gone is what was wanted. */
 static void stop_helper(struct sbx_step_shared *sh)
 {
+	struct sbx_sandbox sb = { .helper_pid = sh->helper_pid, .init_pid = sh->init_pid,
+				  .control_fd = -1 };
+	struct sbx_err ignored;
+
 	if (sh->started && sh->helper_pid > 0) {
-		kill(sh->helper_pid, SIGTERM);
+		sbx_sandbox_stop(&sb, &ignored);
 		sh->helper_pid = 0;
 	}
 }

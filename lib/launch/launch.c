@@ -73,8 +73,8 @@ static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_reque
 		if (sbx_strv_push(args, buf) < 0)
 			return -1;
 	}
-	if (opts && opts->config_path &&
-	    (sbx_strv_push(args, "--config") < 0 || sbx_strv_push(args, opts->config_path) < 0))
+	if (opts && opts->policy_path &&
+	    (sbx_strv_push(args, "--config") < 0 || sbx_strv_push(args, opts->policy_path) < 0))
 		return -1;
 	return sbx_request_to_args(req, args);
 }

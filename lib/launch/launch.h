@@ -39,7 +39,7 @@
 
 struct sbx_launch_opts {
 	const char *helper_path;  /* NULL: $SANDBOX_HELPER, else SBX_HELPER_PATH */
-	const char *config_path;  /* NULL: the compiled-in default */
+	const char *policy_path;  /* the site policy; NULL: the compiled-in default */
 	int die_with_parent;      /* the sandbox ends when the caller's thread dies */
 	int detach;               /* double-fork the helper (Slurm: outlive task 0) */
 };

@@ -643,7 +643,7 @@ int sbx_policy_load(struct sbx_policy *pol, const char *path, int explicit_path,
 	int line, rc = -1;
 
 	if (!path) {
-		path = ctx.path = SBX_DEFAULT_CONFIG;
+		path = ctx.path = SBX_DEFAULT_POLICY;
 		explicit_path = 0;
 	}
 	if (sbx_policy_init_defaults(&tmp, err) < 0)
@@ -689,6 +689,13 @@ out:
 	free(ctx.buf);
 	sbx_policy_free(&tmp);
 	return rc;
+}
+
+int sbx_policy_open(struct sbx_policy *pol, const char *path, int required,
+		    struct sbx_err *err)
+{
+	memset(pol, 0, sizeof(*pol));
+	return sbx_policy_load(pol, path ? path : SBX_DEFAULT_POLICY, required, err);
 }
 
 void sbx_policy_free(struct sbx_policy *pol)

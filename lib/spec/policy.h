@@ -7,8 +7,8 @@
 #include "util/error.h"
 #include "util/strv.h"
 
-#ifndef SBX_DEFAULT_CONFIG
-#define SBX_DEFAULT_CONFIG "/usr/local/etc/slurm/sandbox.conf"
+#ifndef SBX_DEFAULT_POLICY
+#define SBX_DEFAULT_POLICY "/usr/local/etc/slurm/sandbox.conf"
 #endif
 
 enum sbx_net { SBX_NET_UNSET = 0, SBX_NET_NONE, SBX_NET_HOST };
@@ -85,6 +85,13 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err);
  * where a missing file means built-in defaults.
  * Errors: "FILE:LINE: <what> (<hint>)" in err; no partial policy is kept. */
 int sbx_policy_load(struct sbx_policy *pol, const char *path, int explicit_path,
+		    struct sbx_err *err);
+
+/* The one way front ends load the site policy: *pol (its contents are not
+ * read) becomes the policy at path, or at SBX_DEFAULT_POLICY when path is
+ * NULL. required: a missing file is an error (else the built-in defaults).
+ * On error *pol is empty, safe to free. */
+int sbx_policy_open(struct sbx_policy *pol, const char *path, int required,
 		    struct sbx_err *err);
 
 void sbx_policy_free(struct sbx_policy *pol);

@@ -438,7 +438,7 @@ static const struct option long_opts[] = {
 };
 
 static int parse_args(struct sbx_request *req, int argc, char **argv, int *optind_out,
-		      char **config_out, int front_end, struct sbx_err *err)
+		      char **policy_out, int front_end, struct sbx_err *err)
 {
 	int c, rc = 0;
 
@@ -458,10 +458,10 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		}
 		switch (c) {
 		case OPT_CONFIG:
-			if (config_out) {
-				free(*config_out);
-				*config_out = strdup(optarg);
-				if (!*config_out)
+			if (policy_out) {
+				free(*policy_out);
+				*policy_out = strdup(optarg);
+				if (!*policy_out)
 					rc = oom(err);
 			}
 			break;
@@ -502,15 +502,15 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 }
 
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
-			   int *optind_out, char **config_out, struct sbx_err *err)
+			   int *optind_out, char **policy_out, struct sbx_err *err)
 {
-	return parse_args(req, argc, argv, optind_out, config_out, 0, err);
+	return parse_args(req, argc, argv, optind_out, policy_out, 0, err);
 }
 
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
-				  int *optind_out, char **config_out, struct sbx_err *err)
+				  int *optind_out, char **policy_out, struct sbx_err *err)
 {
-	return parse_args(req, argc, argv, optind_out, config_out, 1, err);
+	return parse_args(req, argc, argv, optind_out, policy_out, 1, err);
 }
 
 static int push2(struct sbx_strv *out, const char *opt, const char *val)

@@ -88,17 +88,17 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME --entrypoint --no-entrypoint
  *   --memory SIZE --cpus N --pids N
- * config_out receives --config (may stay NULL). This is what users type
+ * policy_out receives --config (may stay NULL). This is what users type
  * (sandbox-run): the front-end-only fields cannot be set through it. */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
-			   int *optind_out, char **config_out,
+			   int *optind_out, char **policy_out,
 			   struct sbx_err *err);
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
  * --cgroup-view, --mounted DIR. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
-				  int *optind_out, char **config_out,
+				  int *optind_out, char **policy_out,
 				  struct sbx_err *err);
 
 /* The inverse, for handing a request to sandbox-helper. */

@@ -55,6 +55,25 @@ int sbx_err_vset_in(struct sbx_err *err, int errnum, const char *hint, const cha
 	return sbx_err_set(err, errnum, hint, "%s: %s", where, reason);
 }
 
+int sbx_err_prefix(struct sbx_err *err, const char *fmt, ...)
+{
+	char context[SBX_ERR_MAX], msg[SBX_ERR_MAX];
+	int errnum;
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(context, sizeof(context), fmt, ap);
+	va_end(ap);
+	memcpy(msg, err->msg, sizeof(msg));
+	/* The message already holds its reason and hint. */
+	errnum = err->errnum;
+	sbx_err_set(err, 0, NULL, "%s: %s", context, msg);
+	err->errnum = errnum;
+	return -1;
+}
+
 void sbx_err_clear(struct sbx_err *err)
 {
 	if (err) {

@@ -28,6 +28,12 @@ int sbx_err_sys(struct sbx_err *err, const char *hint, const char *fmt, ...)
 int sbx_err_vset_in(struct sbx_err *err, int errnum, const char *hint, const char *where,
 		    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
+/* Put context in front of the message err already holds: "<context>: <msg>"
+ * (errnum and hint kept), for a caller that knows what the failing call was
+ * for. Always returns -1. */
+int sbx_err_prefix(struct sbx_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 void sbx_err_clear(struct sbx_err *err);
 
 /* The one-line, user-facing form: "sandbox: <msg>". */

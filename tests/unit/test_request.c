@@ -23,7 +23,7 @@ struct fixture {
 	struct sbx_request req;   /* starts empty (sbx_request_init) */
 	struct sbx_mount_spec spec;
 	struct sbx_err err;
-	char *config;             /* --config, as parse_args hands it back */
+	char *policy_path;           /* --config, as parse_args hands it back */
 };
 
 static int setup(void **state)
@@ -43,7 +43,7 @@ static int teardown(void **state)
 
 	sbx_request_free(&fx->req);
 	sbx_mount_spec_free(&fx->spec);
-	free(fx->config);
+	free(fx->policy_path);
 	free(fx);
 	return 0;
 }
@@ -99,7 +99,7 @@ static int count_args(char **argv)
 static int parse(struct fixture *fx, char **argv, int *first)
 {
 	return sbx_request_parse_args(&fx->req, count_args(argv), argv, first,
-				      &fx->config, &fx->err);
+				      &fx->policy_path, &fx->err);
 }
 
 /* ---- mount specs ---- */
@@ -611,7 +611,7 @@ static void a_full_sandbox_run_command_line_sets_every_field(void **state)
 	ok(parse(fx, argv, &first), &fx->err);
 	assert_int_equal(first, 23);
 	assert_string_equal(argv[first], "cmd");
-	assert_string_equal(fx->config, "/etc/slurm/site.conf");
+	assert_string_equal(fx->policy_path, "/etc/slurm/site.conf");
 	assert_string_equal(fx->req.image, "/srv/images/debian");
 	assert_int_equal(fx->req.n_mounts, 2);
 	assert_mount(&fx->req.mounts[0], "/scratch/in", "/in", 1);
@@ -645,7 +645,7 @@ static void the_negative_options_set_their_fields_to_no(void **state)
 	assert_int_equal(fx->req.remap_root, 0);
 	assert_int_equal(fx->req.mount_home, 0);
 	assert_int_equal(fx->req.net, SBX_NET_NONE);
-	assert_null(fx->config);
+	assert_null(fx->policy_path);
 }
 
 static void the_front_end_options_fill_trusted_mounts_and_persist(void **state)
@@ -657,7 +657,7 @@ static void the_front_end_options_fill_trusted_mounts_and_persist(void **state)
 	};
 	int first = -1;
 
-	ok(sbx_request_parse_helper_args(&fx->req, count_args(argv), argv, &first, &fx->config,
+	ok(sbx_request_parse_helper_args(&fx->req, count_args(argv), argv, &first, &fx->policy_path,
 					 &fx->err), &fx->err);
 	assert_int_equal(first, 8);
 	assert_int_equal(fx->req.n_trusted_mounts, 1);
@@ -703,7 +703,7 @@ static void the_config_file_is_handed_back_not_stored(void **state)
 
 	/* The last --config wins; the first copy is freed (ASan checks). */
 	ok(parse(fx, argv, &first), &fx->err);
-	assert_string_equal(fx->config, "/b.conf");
+	assert_string_equal(fx->policy_path, "/b.conf");
 	assert_int_equal(first, 5);
 	assert_null(fx->req.image);
 }
