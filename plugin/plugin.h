@@ -77,10 +77,14 @@ int sbx_slurm_cgroup_apply(pid_t pid, const struct sbx_limits *l, struct sbx_err
 void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how);
 
 /* kernel-image.c: as root, mount an admin's squashfs image with the
- * kernel's driver (images.kernel_squashfs); req->mounted then names it.
- * Anything that does not qualify is left to squashfuse. */
+ * kernel's driver (images.kernel_squashfs); req->premounted then says so and
+ * sbx_kernel_image_fd() is the mount's root, which task 0 hands the helper
+ * (SBX_IMAGE_FD): no path of it is ever given out. Anything that does not
+ * qualify is left to squashfuse. */
 struct sbx_policy;
 int sbx_kernel_image_mount(const struct sbx_policy *pol, struct sbx_request *req);
+/* The mount fd slurmstepd holds (O_CLOEXEC), -1 if none. */
+int sbx_kernel_image_fd(void);
 void sbx_kernel_image_umount(void);
 
 /* named.c */
