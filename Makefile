@@ -68,6 +68,7 @@ SHIM       := $(BUILD)/sandbox-exec
 SANDBOX_RUN:= $(BUILD)/sandbox-run
 PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
 PROBE      := $(BUILD)/tests/sbx-probe
+RACE       := $(BUILD)/tests/race/racer
 
 all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN)
 
@@ -127,6 +128,13 @@ $(PROBE): tests/lib/sbx-probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -o $@ $<
 
+# The root-race harness (tests/race/): what a hostile job user runs.
+$(BUILD)/tests/race/%: tests/race/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ $<
+
+race: $(RACE)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(LIBIMAGE) $(LIBCORE) \
@@ -137,7 +145,7 @@ unit: $(UNIT_BIN)
 -include $(CORE_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(HELPER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
 	$(PLUGIN_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(SHIM_CORE_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
-check: all unit $(PROBE) check-plugin-symbols
+check: all unit $(PROBE) $(RACE) check-plugin-symbols
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
@@ -172,4 +180,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit check check-plugin-symbols check-asan check-vm demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
