@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	struct sbx_policy pol = { 0 };
 	struct sbx_plan plan = { 0 };
 	struct sbx_sandbox sb = { .control_fd = -1 };
-	struct sbx_launch_opts opts = { .die_with_parent = 1 };
+	struct sbx_launch_opts opts = SBX_LAUNCH_OPTS_INIT;
 	struct sbx_err err = { 0 };
 	char *policy_path = NULL;
 	sigset_t all, old;
@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	opts.policy_path = policy_path;
+	opts.die_with_parent = 1;
 	if (sbx_sandbox_start(&opts, &req, &sb, &err) < 0) {
 		rc = fail(&err);
 		goto out;

@@ -1,7 +1,6 @@
 #include "helper.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -10,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -20,31 +20,15 @@
 #include "spec/request.h"
 #include "launch/launch.h"
 
-/* sandbox-helper, build mode: started by the launch library with the user's
- * request as arguments, the status pipe on fd 3 and (optionally) a control
- * pipe on fd 4. It reports "ready <helper pid> <init pid>" or
- * "error <message>" on fd 3, then stays as the sandbox's monitor until the
- * control pipe closes, "stop" arrives, or SIGTERM. */
-
-static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(int fd, const char *fmt, ...)
-{
-	char buf[SBX_ERR_MAX + 64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(fd, buf, (size_t)n) < 0) {
-		/* The launcher is gone; nobody is left to tell. */
-	}
-}
+/* sandbox-helper, build mode: started by the launch library (lib/launch/
+ * launch.h) with the user's request as arguments and its fds: the status
+ * pipe (SBX_STATUS_FD), where it writes one record, "ready <init pid>
+ * <cgroup|->" or "error <message>" (sbx_status_record); the import progress
+ * pipe (SBX_PROGRESS_FD), its stderr while the image is prepared; a control
+ * pipe (SBX_CONTROL_FD), when given; and a premounted image's mount
+ * (SBX_IMAGE_FD), when the request says premounted. It then stays as the
+ * sandbox's monitor until the control pipe closes, "stop" arrives, or
+ * SIGTERM. */
 
 static int fd_is_open(int fd)
 {
@@ -68,7 +52,9 @@ static void run_init(const struct sbx_plan *plan, const struct sbx_image *img, i
 	}
 	if (sbx_rootfs_build(plan, img, own_cgroup, &err) < 0)
 		goto fail;
-	report(sync_fd, "ok");
+	/* Named before "ok": a task may run ps the moment the sandbox is up. */
+	prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
+	sbx_status_record(sync_fd, "ok", "%s", "");
 	/* Hold nothing of the caller's: no fds, not even its terminal. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
@@ -81,7 +67,7 @@ static void run_init(const struct sbx_plan *plan, const struct sbx_image *img, i
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sbx_init_loop();
 fail:
-	report(sync_fd, "%s", err.msg);
+	sbx_status_record(sync_fd, "error", "%s", err.msg);
 	_exit(1);
 }
 
@@ -153,14 +139,17 @@ stop:
 	return 0;
 }
 
-/* Import progress goes where the launcher relays it: the status fd. A
- * detached helper (Slurm) has /dev/null as stderr. */
+/* Import progress goes where the launcher relays it: the progress fd,
+ * never the status fd (an image's name or a tool's words could then pass
+ * for a record). A detached helper (Slurm) has /dev/null as stderr. The
+ * progress fd is closed before the record is written: the launcher reads
+ * what is in the pipe then, and waits for nothing more. */
 static int prepare_image(const struct sbx_policy *pol, const struct sbx_plan *plan,
-			 struct sbx_image *img, int status_fd, struct sbx_err *err)
+			 struct sbx_image *img, struct sbx_err *err)
 {
 	int saved = dup(STDERR_FILENO), rc;
 
-	if (saved < 0 || dup2(status_fd, STDERR_FILENO) < 0) {
+	if (saved < 0 || dup2(SBX_PROGRESS_FD, STDERR_FILENO) < 0) {
 		if (saved >= 0)
 			close(saved);
 		return sbx_err_sys(err, NULL, "image: redirect progress");
@@ -168,6 +157,46 @@ static int prepare_image(const struct sbx_policy *pol, const struct sbx_plan *pl
 	rc = sbx_image_prepare(pol, plan, img, err);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
+	close(SBX_PROGRESS_FD);
+	return rc;
+}
+
+/* The new mount, ipc, uts, cgroup (and network) namespaces. A premounted
+ * image (Slurm's kernel squashfs) is a mount in the host's namespace below
+ * a root-only directory, handed over as SBX_IMAGE_FD, its root: standing in
+ * it while the mount namespace is unshared puts us in its copy in the new
+ * one (copy_mnt_ns moves fs->pwd along), with ro, nosuid and nodev locked;
+ * a clone of that is then the image's mount, as squashfuse's would be
+ * (rootfs.c attaches img->mnt_fd). overlayfs refuses the mount by
+ * /proc/self/fd (ELOOP), hence the clone. */
+static int unshare_namespaces(const struct sbx_plan *plan, int flags, struct sbx_image *img,
+			      struct sbx_err *err)
+{
+	char cwd[PATH_MAX];
+	int have_cwd = getcwd(cwd, sizeof(cwd)) != NULL, rc = -1;
+
+	if (plan->premounted && fchdir(SBX_IMAGE_FD) < 0) {
+		sbx_err_sys(err, NULL, "image '%s': enter the premounted image", plan->image);
+		goto out;
+	}
+	if (unshare(flags) < 0) {
+		sbx_err_sys(err, "see sandbox-run info", "namespaces");
+		goto out;
+	}
+	if (plan->premounted) {
+		img->mnt_fd = open_tree(AT_FDCWD, ".", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (img->mnt_fd < 0) {
+			sbx_err_sys(err, NULL, "image '%s': clone the premounted image", plan->image);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (plan->premounted) {
+		if ((!have_cwd || chdir(cwd) < 0) && chdir("/") < 0 && rc == 0)
+			rc = sbx_err_sys(err, NULL, "chdir /");
+		close(SBX_IMAGE_FD);
+	}
 	return rc;
 }
 
@@ -197,6 +226,9 @@ static int build_main(int argc, char **argv)
 		control_fd = SBX_CONTROL_FD;
 		fcntl(control_fd, F_SETFD, FD_CLOEXEC);
 	}
+	/* No tool the helper runs (skopeo, mksquashfs, squashfuse) gets these. */
+	fcntl(SBX_PROGRESS_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(SBX_IMAGE_FD, F_SETFD, FD_CLOEXEC);
 	if (argc > 1 && strncmp(argv[1], "--die-with-parent=", 18) == 0) {
 		parent = (pid_t)strtol(argv[1] + 18, NULL, 10);
 		argi = 2;
@@ -209,9 +241,14 @@ static int build_main(int argc, char **argv)
 	    sbx_policy_open(&pol, policy_path, policy_path != NULL, &err) < 0 ||
 	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
 		goto fail;
+	if (plan.premounted && (plan.image_kind != SBX_IMAGE_SQUASHFS || !fd_is_open(SBX_IMAGE_FD))) {
+		sbx_err_set(&err, 0, "sandbox-helper is started by sandbox-run or the Slurm plugin",
+			    "image '%s': premounted, but no squashfs mount was handed over", plan.image);
+		goto fail;
+	}
 	/* Imports run here, as the user, with the host's network and
 	 * filesystems, before any namespace exists. */
-	if (prepare_image(&pol, &plan, &img, status_fd, &err) < 0)
+	if (prepare_image(&pol, &plan, &img, &err) < 0)
 		goto fail;
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
@@ -225,11 +262,9 @@ static int build_main(int argc, char **argv)
 	}
 	if (sbx_userns_setup(&plan, &err) < 0)
 		goto fail;
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
-		    (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0)) < 0) {
-		sbx_err_sys(&err, "see sandbox-run info", "namespaces");
+	if (unshare_namespaces(&plan, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+			       (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0), &img, &err) < 0)
 		goto fail;
-	}
 	if (img.squashfs) {
 		char what[PATH_MAX + 16];
 
@@ -261,13 +296,13 @@ static int build_main(int argc, char **argv)
 	close(sync[1]);
 	sync[1] = -1;
 	n = read(sync[0], buf, sizeof(buf) - 1);
-	if (n <= 0 || strncmp(buf, "ok\n", 3) != 0) {
+	if (n < 4 || memcmp(buf, "ok \n", 4) != 0) {
 		int st;
 
-		if (n > 0) {
+		if (n > 6 && strncmp(buf, "error ", 6) == 0) {
 			buf[n] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			sbx_err_set(&err, 0, NULL, "%s", buf);
+			sbx_err_set(&err, 0, NULL, "%s", buf + 6);
 		} else {
 			sbx_err_set(&err, 0, NULL, "sandbox init exited before the sandbox was ready");
 		}
@@ -277,7 +312,9 @@ static int build_main(int argc, char **argv)
 	}
 	close(sync[0]);
 	sync[0] = -1;
-	report(status_fd, "ready %d %d %s", (int)getpid(), (int)init, cg.path[0] ? cg.path : "-");
+	/* No pid of ours: the launcher has it from fork, and a caller running
+	 * as root takes no pid from us at all. */
+	sbx_status_record(status_fd, "ready", "%d %s", (int)init, cg.path[0] ? cg.path : "-");
 	close(status_fd);
 	/* pid 1 attached the mount; the monitor keeps only the cache entry's
 	 * lock (the image is in use until the sandbox is gone). */
@@ -288,7 +325,7 @@ static int build_main(int argc, char **argv)
 	rc = monitor_loop(init, control_fd, &cg);
 	goto out;
 fail:
-	report(status_fd, "error %s", err.msg);
+	sbx_status_record(status_fd, "error", "%s", err.msg);
 	sbx_cgroup_leave(&cg);
 	rc = 125;
 out:

@@ -87,6 +87,7 @@ void sbx_slurm_cgroup_report(const char *task_path, int task, const char *how);
 struct sbx_policy;
 int sbx_kernel_image_mount(const struct sbx_policy *pol, struct sbx_request *req,
 			   const struct sbx_cred *cred, struct sbx_err *err);
+/* The mount fd slurmstepd holds (O_CLOEXEC), -1 if none. */
 int sbx_kernel_image_fd(void);
 void sbx_kernel_image_umount(void);
 

@@ -20,17 +20,26 @@
  * forks: the first task to take the lock starts the helper, the others
  * join what it started, and slurmstepd's task_exit for the last task ends
  * it. The mutex is robust: a task that dies holding it does not wedge the
- * others. */
+ * others.
+ *
+ * Root (slurmstepd) holds no pid of the helper: it ends the sandbox by
+ * closing the write end of the control pipe below, which no other process
+ * has (O_CLOEXEC: the tasks lose their copies at exec, the helper never
+ * gets one). The helper's pid on the page is for the tasks, which run as
+ * the user: task 0 has it from fork, and the others join through it. */
 struct sbx_step_shared {
 	pthread_mutex_t lock;
 	int started;
 	int failed;
-	pid_t helper_pid;
-	pid_t init_pid;
+	pid_t helper_pid;        /* for joining, as the user; root never reads it */
 	uint32_t exited;
 	int reported;            /* the error was shown once already */
 	char error[SBX_ERR_MAX + 16];
 };
+
+/* The step's control pipe (user_init): [0] goes to the helper as its
+ * SBX_CONTROL_FD, [1] stays in slurmstepd until the step's last task ends. */
+static int control_pipe[2] = { -1, -1 };
 
 static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
 {
@@ -154,37 +163,48 @@ int sbx_step_user_init(spank_t sp, struct sbx_err *err)
 	}
 	pthread_mutexattr_destroy(&attr);
 	sbx_plugin.shared = sh;
+	/* Before the tasks are forked, so that slurmstepd alone keeps [1]. */
+	if (control_pipe[0] < 0 && pipe2(control_pipe, O_CLOEXEC) < 0)
+		return sbx_err_sys(err, NULL, "step: control pipe");
 	return 0;
 }
 
 static struct sbx_launch_opts launch_opts(void)
 {
-	struct sbx_launch_opts opts = {
-		.helper_path = sbx_plugin.helper,
-		.policy_path = sbx_plugin.policy_path,
-		.die_with_parent = 0,
-		/* Task 0 may end long before the others; the sandbox must not. */
-		.detach = 1,
-	};
+	struct sbx_launch_opts opts = SBX_LAUNCH_OPTS_INIT;
 
+	opts.helper_path = sbx_plugin.helper;
+	opts.policy_path = sbx_plugin.policy_path;
+	/* Task 0 may end long before the others; the sandbox must not. */
+	opts.detach = 1;
+	opts.control_fd = control_pipe[0];
+	opts.image_fd = sbx_kernel_image_fd();
 	return opts;
 }
 
-/* The helper is exec'd from the task before slurmstepd applies the job's
- * environment: hand it what image pulls read (registry credentials, the
- * home and cache directories, proxies). */
-static void import_environment(spank_t sp)
+/* The helper's whole environment, from the job's: what image pulls read
+ * (registry credentials, the home and cache directories, proxies) and a
+ * fixed PATH. The task's own environ is slurmstepd's, which is not the
+ * job's to see (/proc/<helper>/environ is the user's to read). */
+static int helper_environment(spank_t sp, struct sbx_strv *env)
 {
 	static const char *const names[] = {
 		"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG",
 		"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
 		"SANDBOX_REPORT", NULL,
 	};
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], var[PATH_MAX + 32];
 
-	for (size_t i = 0; names[i]; i++)
-		if (spank_getenv(sp, names[i], buf, sizeof(buf)) == ESPANK_SUCCESS)
-			setenv(names[i], buf, 1);
+	if (sbx_strv_push(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+		return -1;
+	for (size_t i = 0; names[i]; i++) {
+		if (spank_getenv(sp, names[i], buf, sizeof(buf)) != ESPANK_SUCCESS)
+			continue;
+		snprintf(var, sizeof(var), "%s=%s", names[i], buf);
+		if (sbx_strv_push(env, var) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* -1 with *own set when this task met the error (err says why); -1 with
@@ -207,18 +227,26 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 	}
 	if (!sh->started && !sh->failed) {
 		struct sbx_launch_opts opts = launch_opts();
+		struct sbx_strv env = { 0 };
 		struct sbx_sandbox sb;
+		int started;
 
-		import_environment(sp);
-		if (sbx_sandbox_start(&opts, &sbx_plugin.req, &sb, err) < 0) {
+		if (helper_environment(sp, &env) < 0) {
+			started = sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		} else {
+			opts.envp = env.v;
+			started = sbx_sandbox_start(&opts, &sbx_plugin.req, &sb, err);
+		}
+		if (started < 0) {
+			sbx_strv_clear(&env);
 			sh->failed = 1;
 			sh->reported = 1;       /* this task shows it */
 			sbx_err_line(err, sh->error, sizeof(sh->error));
 			pthread_mutex_unlock(&sh->lock);
 			return -1;
 		}
+		sbx_strv_clear(&env);
 		sh->helper_pid = sb.helper_pid;
-		sh->init_pid = sb.init_pid;
 		sh->started = 1;
 	}
 	rc = sh->failed ? -1 : 0;
@@ -239,7 +267,7 @@ static int spank_set(void *ctx, const char *name, const char *value)
 int sbx_step_task_init(spank_t sp)
 {
 	struct sbx_launch_opts opts = launch_opts();
-	struct sbx_sandbox sb = { .control_fd = -1 };
+	struct sbx_sandbox sb = { .control_fd = -1, .detached = 1 };
 	struct sbx_err err = { 0 };
 	int argc = 0, own = 0;
 	char **argv = NULL;
@@ -260,8 +288,8 @@ int sbx_step_task_init(spank_t sp)
 			slurm_error("%s", sbx_plugin.shared->error);
 		return -1;
 	}
+	/* As the user: which sandbox this task joins is the user's business. */
 	sb.helper_pid = sbx_plugin.shared->helper_pid;
-	sb.init_pid = sbx_plugin.shared->init_pid;
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1) {
 		slurm_error("sandbox: step: cannot read the task's command");
 		return -1;
@@ -276,17 +304,18 @@ int sbx_step_task_init(spank_t sp)
 	return 0;
 }
 
-/* The helper was detached: no control pipe, so the library sends it
- * SIGTERM. Best effort: one already gone is what was wanted. */
-static void stop_helper(struct sbx_step_shared *sh)
+/* As root: the helper sees EOF on its control fd and ends the sandbox.
+ * No pid, no path: nothing the user could have changed is acted on, and a
+ * helper already gone is what was wanted. */
+static void stop_helper(void)
 {
-	struct sbx_sandbox sb = { .helper_pid = sh->helper_pid, .init_pid = sh->init_pid,
-				  .control_fd = -1 };
+	struct sbx_sandbox sb = { .helper_pid = 0, .detached = 1, .control_fd = control_pipe[1],
+				  .cgroup = "" };
 	struct sbx_err ignored;
 
-	if (sh->started && sh->helper_pid > 0) {
+	if (control_pipe[1] >= 0) {
 		sbx_sandbox_stop(&sb, &ignored);
-		sh->helper_pid = 0;
+		control_pipe[1] = -1;
 	}
 }
 
@@ -344,7 +373,7 @@ void sbx_step_task_exit(spank_t sp)
 		sbx_plugin.task_cgroups[task] = NULL;
 	}
 	if (__atomic_add_fetch(&sh->exited, 1, __ATOMIC_SEQ_CST) >= sbx_plugin.local_tasks)
-		stop_helper(sh);
+		stop_helper();
 }
 
 /* slurmstepd's last word: whatever happened to the tasks, end the sandbox. */
@@ -357,8 +386,12 @@ void sbx_step_exit(void)
 		free(sbx_plugin.task_cgroups);
 		sbx_plugin.task_cgroups = NULL;
 	}
+	stop_helper();
+	if (control_pipe[0] >= 0) {
+		close(control_pipe[0]);
+		control_pipe[0] = -1;
+	}
 	if (sbx_plugin.shared) {
-		stop_helper(sbx_plugin.shared);
 		munmap(sbx_plugin.shared, sizeof(*sbx_plugin.shared));
 		sbx_plugin.shared = NULL;
 	}

@@ -44,17 +44,19 @@ static double since(const struct timespec *t0)
 
 /* Progress of an import, on stderr (the helper relays it to the task):
  * only the process that imports shows it, so a step shows one stream however
- * many tasks wait for the image. */
+ * many tasks wait for the image. One line each, whatever the image's file
+ * is called (a name may hold a newline). */
 __attribute__((format(printf, 1, 2)))
 static void progress(const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], shown[sizeof(line) * 4 + 8];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "sandbox: %s\n", line);
+	sbx_layer_show(line, shown, sizeof(shown));
+	fprintf(stderr, "sandbox: %s\n", shown);
 }
 
 /* The last non-empty line a tool wrote to fd, without logrus's
@@ -511,11 +513,10 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 		img->dir = plan->image;
 		return 0;
 	}
-	/* Mounted by root with the kernel's driver (Slurm, kernel_squashfs). */
-	if (plan->image_kind == SBX_IMAGE_SQUASHFS && plan->mounted) {
-		img->dir = plan->mounted;
+	/* Mounted by root with the kernel's driver (Slurm, kernel_squashfs):
+	 * the helper takes the mount from the fd it was given (img->mnt_fd). */
+	if (plan->image_kind == SBX_IMAGE_SQUASHFS && plan->premounted)
 		return 0;
-	}
 	if (plan->image_kind == SBX_IMAGE_SQUASHFS) {
 		img->squashfs = strdup(plan->image);
 		return img->squashfs ? 0 : sbx_err_set(err, ENOMEM, NULL, "out of memory");

@@ -47,7 +47,4 @@ void sbx_layer_rec_del(struct sbx_unpack_priv *p, const char *path);
 /* Stamp path and every directory above it as written by this layer. */
 int sbx_layer_rec_stamp(struct sbx_unpack_priv *p, const char *path);
 
-/* name for a one-line message: control bytes become \xNN (layer-records.c). */
-void sbx_layer_show(const char *name, char *buf, size_t len);
-
 #endif

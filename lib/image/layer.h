@@ -39,4 +39,9 @@ int  sbx_unpack_write_pseudo(struct sbx_unpack *u, const char *pseudo_path, stru
 void sbx_unpack_root(const struct sbx_unpack *u, mode_t *mode, uid_t *uid, gid_t *gid);
 void sbx_unpack_free(struct sbx_unpack *u);
 
+/* A name (an archive's entry, an image file's) for a one-line message:
+ * control bytes become \xNN, so that no name can start a line of its own
+ * (layer-records.c). */
+void sbx_layer_show(const char *name, char *buf, size_t len);
+
 #endif

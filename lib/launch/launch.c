@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,33 +81,75 @@ static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_reque
 	return sbx_request_to_args(req, args);
 }
 
-/* In the forked child: arrange fds 3 (status) and 4 (control), drop
- * everything else the caller had open, and exec the helper. */
-static void exec_helper(char **argv, int status_w, int control_r, int detach)
+/* Control characters become '?' (keep: those that may stay, "\n\t" for
+ * relayed progress, "" for a record). */
+static void harmless(char *s, size_t n, const char *keep)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 || c == 0x7f) && !(c && strchr(keep, c)))
+			s[i] = '?';
+	}
+}
+
+void sbx_status_record(int fd, const char *kind, const char *fmt, ...)
+{
+	char buf[SBX_ERR_MAX + 64];
+	size_t k = strlen(kind), n;
+	va_list ap;
+	int len;
+
+	if (k + 3 > sizeof(buf))
+		return;
+	memcpy(buf, kind, k);
+	buf[k++] = ' ';
+	va_start(ap, fmt);
+	len = vsnprintf(buf + k, sizeof(buf) - k - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	n = k + ((size_t)len < sizeof(buf) - k - 1 ? (size_t)len : sizeof(buf) - k - 2);
+	harmless(buf + k, n - k, "");
+	buf[n++] = '\n';
+	/* One write, far below PIPE_BUF: the record arrives whole. */
+	if (write(fd, buf, n) < 0) {
+		/* The launcher is gone; nobody is left to tell. */
+	}
+}
+
+/* The fds the helper gets, by number; src -1: closed there. */
+struct fd_map {
+	int src;
+	int dst;
+};
+
+/* In the forked child: put each fd of map at its number, drop everything
+ * else the caller had open (slurmstepd's control write end included), and
+ * exec the helper with envp. */
+static void exec_helper(char **argv, char *const *envp, struct fd_map *map, size_t n, int detach)
 {
 	sigset_t none;
-	int st = status_w, ct = control_r;
+	int last = 0;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	/* Move both fds out of the way first so dup2 cannot clobber one. */
-	if (st < 10)
-		st = fcntl(st, F_DUPFD, 10);
-	if (ct >= 0 && ct < 10)
-		ct = fcntl(ct, F_DUPFD, 10);
-	if (st < 0 || dup2(st, SBX_STATUS_FD) < 0)
-		_exit(127);
-	if (ct >= 0) {
-		if (dup2(ct, SBX_CONTROL_FD) < 0)
+	/* Out of the way first, so that no dup2 clobbers another source. */
+	for (size_t i = 0; i < n; i++) {
+		if (map[i].src >= 0 && map[i].src < 10 && (map[i].src = fcntl(map[i].src, F_DUPFD, 10)) < 0)
 			_exit(127);
-	} else {
-		close(SBX_CONTROL_FD);
+		if (map[i].dst > last)
+			last = map[i].dst;
 	}
-	syscall(SYS_close_range, (unsigned)SBX_CONTROL_FD + 1, ~0U, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (map[i].src >= 0 ? dup2(map[i].src, map[i].dst) < 0 : close(map[i].dst) < 0 && errno != EBADF)
+			_exit(127);
+	}
+	syscall(SYS_close_range, (unsigned)last + 1, ~0U, 0);
 	/* A detached helper outlives the task whose stdout it would hold open;
-	 * slurmstepd waits for EOF on it. It speaks through the status fd. */
+	 * slurmstepd waits for EOF on it. It speaks through its own fds. */
 	if (detach) {
 		int null = open("/dev/null", O_RDWR);
 
@@ -114,47 +158,114 @@ static void exec_helper(char **argv, int status_w, int control_r, int detach)
 		if (null > 2)
 			close(null);
 	}
-	execv(argv[0], argv);
-	dprintf(SBX_STATUS_FD, "error helper '%s': %s (check the installation or SANDBOX_HELPER)\n",
-		argv[0], strerror(errno));
+	execve(argv[0], argv, envp ? envp : environ);
+	sbx_status_record(SBX_STATUS_FD, "error", "helper '%s': %s (check the installation or SANDBOX_HELPER)",
+			  argv[0], strerror(errno));
 	_exit(127);
 }
 
-/* The helper's reply, "ready ..." or "error ...". Whatever it says before
- * (import progress, a wait for another import) is relayed to our stderr:
- * the task's, which reaches srun, while a detached helper's own stderr is
- * /dev/null. */
-static int read_status(int fd, char *buf, size_t len)
-{
-	char acc[SBX_ERR_MAX + 1024];
-	size_t off = 0, line;
-	char *nl;
+/* The helper's import progress: whole lines to our stderr (the task's,
+ * which reaches srun; a detached helper's own stderr is /dev/null), with
+ * control characters but newline and tab made harmless. */
+struct relay {
+	char buf[4096];
+	size_t off;
+};
 
+static void relay_write(const char *s, size_t n)
+{
+	if (write(STDERR_FILENO, s, n) < 0) {
+		/* Progress only: nothing to do about it. */
+	}
+}
+
+static void relay_flush(struct relay *r)
+{
+	if (r->off) {
+		r->buf[r->off++] = '\n';
+		relay_write(r->buf, r->off);
+		r->off = 0;
+	}
+}
+
+/* Read what fd has (all of it unless once); 0 at EOF or error, 1 if open. */
+static int relay_read(int fd, struct relay *r, int once)
+{
 	for (;;) {
-		while (!(nl = memchr(acc, '\n', off)) && off < sizeof(acc)) {
-			ssize_t n = read(fd, acc + off, sizeof(acc) - off);
+		/* One byte is kept for the newline of a line cut short. */
+		ssize_t n = read(fd, r->buf + r->off, sizeof(r->buf) - 1 - r->off);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n <= 0) {
+			relay_flush(r);
+			return 0;
+		}
+		harmless(r->buf + r->off, (size_t)n, "\n\t");
+		r->off += (size_t)n;
+		if ((nl = memrchr(r->buf, '\n', r->off))) {
+			size_t line = (size_t)(nl - r->buf) + 1;
+
+			relay_write(r->buf, line);
+			memmove(r->buf, nl + 1, r->off - line);
+			r->off -= line;
+		} else if (r->off == sizeof(r->buf) - 1) {
+			relay_flush(r);
+		}
+		if (once)
+			return 1;
+	}
+}
+
+/* The helper's record (its first line on status_fd, without the newline,
+ * control characters made harmless) while its progress is relayed. Returns
+ * the record's length, or 0 when the helper closed status_fd without one.
+ * Progress written before the record is all in the pipe by then (the helper
+ * closes its progress fd first): read what is there, never wait for an EOF
+ * another process of the user could hold back. */
+static int read_reply(int status_fd, int progress_fd, char *buf, size_t len)
+{
+	struct relay r = { .off = 0 };
+	size_t off = 0;
+	int record = 0, open_progress = 1;
+	char *nl = NULL;
+
+	fcntl(progress_fd, F_SETFL, O_NONBLOCK);
+	while (!nl) {
+		struct pollfd pfd[2] = { { status_fd, POLLIN, 0 }, { progress_fd, POLLIN, 0 } };
+
+		if (poll(pfd, open_progress ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (open_progress && pfd[1].revents)
+			open_progress = relay_read(progress_fd, &r, 1);
+		if (pfd[0].revents) {
+			ssize_t n = read(status_fd, buf + off, len - 1 - off);
 
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
 				break;
 			off += (size_t)n;
+			nl = memchr(buf, '\n', off);
+			if (!nl && off == len - 1)
+				nl = buf + off;
 		}
-		line = nl ? (size_t)(nl - acc) : off;
-		if (nl && strncmp(acc, "ready ", 6) != 0 && strncmp(acc, "error ", 6) != 0) {
-			if (write(STDERR_FILENO, acc, line + 1) < 0) {
-				/* Progress only: nothing to do about it. */
-			}
-			memmove(acc, nl + 1, off - line - 1);
-			off -= line + 1;
-			continue;
-		}
-		if (line >= len)
-			line = len - 1;
-		memcpy(buf, acc, line);
-		buf[line] = '\0';
-		return (int)line;
 	}
+	if (nl) {
+		record = (int)(nl - buf);
+		buf[record] = '\0';
+		harmless(buf, (size_t)record, "");
+	}
+	if (open_progress)
+		relay_read(progress_fd, &r, 0);
+	relay_flush(&r);
+	return record;
 }
 
 static void reap(pid_t pid)
@@ -165,25 +276,64 @@ static void reap(pid_t pid)
 		;
 }
 
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		p[i] = -1;
+	}
+}
+
+/* "ready <init pid> <cgroup|->": the cgroup an absolute path with no ".."
+ * (sandbox-run removes it if the helper could not). */
+static int parse_ready(const char *line, struct sbx_sandbox *sb)
+{
+	char cgroup[sizeof(sb->cgroup)] = "";
+	int init_pid = 0, end = 0;
+
+	if (sscanf(line, "ready %d %1023s%n", &init_pid, cgroup, &end) != 2 || line[end] ||
+	    init_pid <= 0)
+		return -1;
+	if (strcmp(cgroup, "-") == 0)
+		cgroup[0] = '\0';
+	else if (cgroup[0] != '/' || strstr(cgroup, "/..") || strstr(cgroup, "//"))
+		return -1;
+	sb->init_pid = init_pid;
+	snprintf(sb->cgroup, sizeof(sb->cgroup), "%s", cgroup);
+	return 0;
+}
+
 int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_request *req,
 		      struct sbx_sandbox *sb, struct sbx_err *err)
 {
+	static const struct sbx_launch_opts none = SBX_LAUNCH_OPTS_INIT;
 	struct sbx_strv args = { 0 };
 	const char *helper = helper_path(opts);
-	int status[2] = { -1, -1 }, control[2] = { -1, -1 }, detach = opts && opts->detach;
-	char line[SBX_ERR_MAX + 64], cgroup[1024] = "";
-	int rc = -1, helper_pid = 0, init_pid = 0;
-	pid_t pid;
+	int status[2] = { -1, -1 }, progress[2] = { -1, -1 }, control[2] = { -1, -1 };
+	int born[2] = { -1, -1 }, rc = -1, detach;
+	char line[SBX_ERR_MAX + 64];
+	pid_t pid, helper_pid = 0;
 
+	if (!opts)
+		opts = &none;
+	detach = opts->detach;
 	sb->helper_pid = 0;
 	sb->init_pid = 0;
+	sb->detached = detach;
 	sb->control_fd = -1;
 	sb->cgroup[0] = '\0';
+	if ((opts->image_fd >= 0) != (req->premounted != 0)) {
+		sbx_err_set(err, 0, NULL, "start the helper: a premounted image and its mount fd go together");
+		goto out;
+	}
 	if (build_argv(opts, req, helper, &args) < 0) {
 		sbx_err_set(err, ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if (pipe2(status, O_CLOEXEC) < 0 || (!detach && pipe2(control, O_CLOEXEC) < 0)) {
+	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(progress, O_CLOEXEC) < 0 ||
+	    (detach && pipe2(born, O_CLOEXEC) < 0) ||
+	    (!detach && opts->control_fd < 0 && pipe2(control, O_CLOEXEC) < 0)) {
 		sbx_err_sys(err, NULL, "start the helper: pipe");
 		goto out;
 	}
@@ -193,21 +343,45 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		goto out;
 	}
 	if (pid == 0) {
+		struct fd_map map[] = {
+			{ status[1], SBX_STATUS_FD },
+			{ opts->control_fd >= 0 ? opts->control_fd : control[0], SBX_CONTROL_FD },
+			{ progress[1], SBX_PROGRESS_FD },
+			{ opts->image_fd, SBX_IMAGE_FD },
+		};
+
 		/* Detached: a grandchild, so the helper outlives the task that
-		 * started it (Slurm's task 0 may finish before task 1). */
-		if (detach && fork() != 0)
-			_exit(0);
-		exec_helper(args.v, status[1], control[0], detach);
+		 * started it (Slurm's task 0 may finish before task 1). Its
+		 * pid is what fork says, passed up on a pipe of our own. */
+		if (detach) {
+			pid_t grandchild = fork();
+
+			if (grandchild != 0)
+				_exit(grandchild < 0 || write(born[1], &grandchild, sizeof(grandchild)) !=
+							   (ssize_t)sizeof(grandchild));
+		}
+		exec_helper(args.v, opts->envp, map, sizeof(map) / sizeof(map[0]), detach);
 	}
 	close(status[1]);
-	status[1] = -1;
+	close(progress[1]);
+	status[1] = progress[1] = -1;
 	if (control[0] >= 0) {
 		close(control[0]);
 		control[0] = -1;
 	}
-	if (detach)
+	if (detach) {
+		close(born[1]);
+		born[1] = -1;
 		reap(pid);
-	if (read_status(status[0], line, sizeof(line)) <= 0) {
+		if (read(born[0], &helper_pid, sizeof(helper_pid)) != (ssize_t)sizeof(helper_pid) ||
+		    helper_pid <= 0) {
+			sbx_err_set(err, 0, NULL, "start the helper: fork failed");
+			goto out;
+		}
+	} else {
+		helper_pid = pid;
+	}
+	if (read_reply(status[0], progress[0], line, sizeof(line)) <= 0) {
 		sbx_err_set(err, 0, "see the helper's messages above",
 			    "helper '%s' exited before the sandbox was ready", helper);
 		goto fail;
@@ -216,29 +390,26 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		sbx_err_set(err, 0, NULL, "%s", line + 6);
 		goto fail;
 	}
-	if (sscanf(line, "ready %d %d %1023s", &helper_pid, &init_pid, cgroup) != 3 || init_pid <= 0) {
+	if (parse_ready(line, sb) < 0) {
 		sbx_err_set(err, 0, "sandbox-run and sandbox-helper must come from the same build",
 			    "helper '%s': unexpected reply '%s'", helper, line);
 		goto fail;
 	}
-	sb->helper_pid = detach ? helper_pid : pid;
-	sb->init_pid = init_pid;
-	if (strcmp(cgroup, "-") != 0)
-		snprintf(sb->cgroup, sizeof(sb->cgroup), "%s", cgroup);
+	sb->helper_pid = helper_pid;
 	sb->control_fd = control[1];
 	control[1] = -1;
 	rc = 0;
 	goto out;
 fail:
+	sb->init_pid = 0;
+	sb->cgroup[0] = '\0';
 	if (!detach)
 		reap(pid);
 out:
-	for (int i = 0; i < 2; i++) {
-		if (status[i] >= 0)
-			close(status[i]);
-		if (control[i] >= 0)
-			close(control[i]);
-	}
+	close_pair(status);
+	close_pair(progress);
+	close_pair(control);
+	close_pair(born);
 	sbx_strv_clear(&args);
 	return rc;
 }
@@ -251,7 +422,7 @@ int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err)
 		/* EOF is the message: the helper kills the sandbox's init. */
 		close(sb->control_fd);
 		sb->control_fd = -1;
-		if (sb->helper_pid > 0) {
+		if (sb->helper_pid > 0 && !sb->detached) {
 			int st;
 
 			while (waitpid(sb->helper_pid, &st, 0) < 0) {
@@ -262,8 +433,6 @@ int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err)
 				}
 			}
 		}
-	} else if (sb->helper_pid > 0 && kill(sb->helper_pid, SIGTERM) < 0 && errno != ESRCH) {
-		rc = sbx_err_sys(err, NULL, "stop the helper %d", (int)sb->helper_pid);
 	}
 	/* A helper killed before it could remove its cgroup leaves it empty
 	 * once the commands are gone: remove it here. */

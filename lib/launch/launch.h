@@ -10,8 +10,15 @@
  *      user first, capabilities narrowed, chdir), then it forks the command
  *      into the pid namespace with the environment, no_new_privs and seccomp
  *      applied, and relays signals and the exit status.
- *   4. sbx_sandbox_stop when the last task is done: the helper kills the
- *      sandbox's init, which ends every process and mount in it. */
+ *   4. sbx_sandbox_stop when the last task is done: the control pipe
+ *      closes, the helper kills the sandbox's init, which ends every process
+ *      and mount in it.
+ *
+ * The helper runs as the user and anything it says may be forged by another
+ * process of that user (any of them can open /proc/<helper>/fd/N): the
+ * launcher takes no pid from it (the helper's pid comes from fork), and a
+ * caller running as root stops a sandbox only by closing a pipe it alone
+ * holds (docs/design.md, "The security model"). */
 #ifndef SBX_LAUNCH_H
 #define SBX_LAUNCH_H
 
@@ -34,22 +41,47 @@
 #define SBX_ENV_WORKDIR "SANDBOX_EXEC_WORKDIR"
 #define SBX_ENV_CGROUP "SANDBOX_EXEC_CGROUP"
 /* fds the helper is started with */
-#define SBX_STATUS_FD 3
-#define SBX_CONTROL_FD 4
+#define SBX_STATUS_FD 3    /* helper -> launcher: one record, "ready ..." or "error ..." */
+#define SBX_CONTROL_FD 4   /* launcher -> helper: EOF (or "stop") ends the sandbox */
+#define SBX_PROGRESS_FD 5  /* helper -> launcher: import progress, relayed to stderr */
+#define SBX_IMAGE_FD 6     /* the root of a premounted image's mount (req->premounted) */
 
 struct sbx_launch_opts {
 	const char *helper_path;  /* NULL: $SANDBOX_HELPER, else SBX_HELPER_PATH */
 	const char *policy_path;  /* the site policy; NULL: the compiled-in default */
 	int die_with_parent;      /* the sandbox ends when the caller's thread dies */
 	int detach;               /* double-fork the helper (Slurm: outlive task 0) */
+	/* >= 0: the read end of the caller's control pipe, handed to the helper
+	 * as SBX_CONTROL_FD (the caller stops the sandbox by closing the write
+	 * end, which must be O_CLOEXEC and held by nobody else). -1: a
+	 * non-detached helper gets a pipe of the library's (sb->control_fd), a
+	 * detached one none (it then lives until it is killed). */
+	int control_fd;
+	/* >= 0: the root of the image's mount, made by the caller (Slurm's
+	 * kernel squashfs), handed over as SBX_IMAGE_FD; the request must say
+	 * premounted. -1: none. */
+	int image_fd;
+	/* The helper's whole environment; NULL: the caller's environ. */
+	char *const *envp;
 };
 
+/* Every caller starts from this: no fd is passed by accident (fd 0). */
+#define SBX_LAUNCH_OPTS_INIT { .control_fd = -1, .image_fd = -1 }
+
 struct sbx_sandbox {
-	pid_t helper_pid;         /* the helper (monitor); 0 once reaped or detached */
-	pid_t init_pid;           /* pid 1 of the sandbox, in the caller's pid namespace */
+	pid_t helper_pid;         /* the helper (monitor), from fork(): the door to join */
+	pid_t init_pid;           /* pid 1 of the sandbox, as the helper reported it */
+	int detached;             /* the helper is no child of ours: never waited for */
 	int control_fd;           /* closing it (or "stop") ends the sandbox; -1 if none */
 	char cgroup[1024];        /* its cgroup below /sys/fs/cgroup, "" if none */
 };
+
+/* The helper's record on SBX_STATUS_FD, the only line it writes there:
+ * "<kind> <text>\n" (kind "ready" or "error"), each control character of
+ * the text (a newline included) replaced by '?', so that no text (an image
+ * name, a tool's message) can add a line. */
+void sbx_status_record(int fd, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 int sbx_sandbox_start(const struct sbx_launch_opts *opts,
 		      const struct sbx_request *req, struct sbx_sandbox *sb,
@@ -71,7 +103,10 @@ int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *
  * NULL: the current directory when it exists inside, else "/". */
 int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err);
 
-/* Ask the helper to tear the sandbox down and reap it. */
+/* Ask the helper to tear the sandbox down: close sb->control_fd, wait for a
+ * helper that is our child (not detached), remove sb->cgroup if the helper
+ * left it. Signals nothing: a caller with only a control fd (helper_pid 0,
+ * cgroup "") acts on nothing but that fd. */
 int sbx_sandbox_stop(struct sbx_sandbox *sb, struct sbx_err *err);
 
 #endif

@@ -287,10 +287,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
 	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
 	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
-	if (req->mounted && !(plan->mounted = strdup(req->mounted))) {
-		sbx_err_set(err, ENOMEM, NULL, "out of memory");
-		goto out;
-	}
+	plan->premounted = req->premounted;
 	plan->net = req->net != SBX_NET_UNSET ? req->net : pol->net;
 	if (plan->net == SBX_NET_HOST && req->net == SBX_NET_UNSET && !pol->allow_net_host)
 		plan->net = SBX_NET_NONE;
@@ -366,7 +363,6 @@ void sbx_plan_free(struct sbx_plan *plan)
 	free(plan->image);
 	free(plan->hostname);
 	free(plan->workdir);
-	free(plan->mounted);
 	free(plan->persist);
 	free(plan->cg_parent);
 	for (size_t i = 0; i < plan->n_binds; i++) {

@@ -22,7 +22,7 @@ struct sbx_plan {
 	char *image;              /* absolute path, symlinks resolved, or the docker:// reference */
 	enum sbx_image_kind image_kind;
 	int entrypoint;           /* run the image's Entrypoint */
-	char *mounted;            /* the squashfs image, already mounted there by root, or NULL */
+	int premounted;           /* the squashfs image is mounted by root (SBX_IMAGE_FD) */
 	int writable;
 	uint64_t writable_size;
 	uint64_t tmp_size;

@@ -37,7 +37,6 @@ void sbx_request_free(struct sbx_request *req)
 		sbx_mount_spec_free(&req->trusted_mounts[i]);
 	free(req->trusted_mounts);
 	free(req->persist);
-	free(req->mounted);
 	sbx_request_init(req);
 }
 
@@ -408,7 +407,7 @@ enum {
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
-	OPT_MOUNTED,
+	OPT_PREMOUNTED,
 };
 
 static const struct option long_opts[] = {
@@ -433,7 +432,7 @@ static const struct option long_opts[] = {
 	{ "persist", required_argument, NULL, OPT_PERSIST },
 	{ "entrypoint", no_argument, NULL, OPT_ENTRYPOINT },
 	{ "no-entrypoint", no_argument, NULL, OPT_NO_ENTRYPOINT },
-	{ "mounted", required_argument, NULL, OPT_MOUNTED },
+	{ "premounted", no_argument, NULL, OPT_PREMOUNTED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -448,12 +447,12 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	/* "+": stop at the first non-option, the command; ":": report a
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_MOUNTED) &&
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_PREMOUNTED) &&
 		    !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
 					 c == OPT_TRUSTED ? "--trusted-mount" :
 					 c == OPT_PERSIST ? "--persist" :
-					 c == OPT_MOUNTED ? "--mounted" : "--cgroup-view");
+					 c == OPT_PREMOUNTED ? "--premounted" : "--cgroup-view");
 			break;
 		}
 		switch (c) {
@@ -482,7 +481,7 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_PIDS: rc = sbx_request_set_pids(req, optarg, err); break;
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
 		case OPT_CGROUP_VIEW: req->cgroup_view = 1; break;
-		case OPT_MOUNTED: rc = set_once(&req->mounted, optarg, "mounted", err); break;
+		case OPT_PREMOUNTED: req->premounted = 1; break;
 		case OPT_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 1, err); break;
 		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
@@ -548,7 +547,7 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 		return -1;
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
 		return -1;
-	if (req->mounted && push2(out, "--mounted", req->mounted) < 0)
+	if (req->premounted && sbx_strv_push(out, "--premounted") < 0)
 		return -1;
 	if (req->entrypoint != SBX_UNSET &&
 	    sbx_strv_push(out, req->entrypoint ? "--entrypoint" : "--no-entrypoint") < 0)

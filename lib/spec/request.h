@@ -38,10 +38,10 @@ struct sbx_request {
 	/* Front ends only: limits are applied by the front end (Slurm's task
 	 * cgroups); the helper makes no cgroup, it only shows its own inside. */
 	int cgroup_view;
-	/* Front ends only: the squashfs image, already mounted read-only
-	 * there by root (Slurm's images.kernel_squashfs). */
-	char *mounted;
-	int premounted;          /* placeholder until the launch branch lands */
+	/* Front ends only: the squashfs image is already mounted read-only by
+	 * root (Slurm's images.kernel_squashfs); the helper gets the mount's
+	 * root as an fd (SBX_IMAGE_FD, lib/launch/launch.h), never a path. */
+	int premounted;
 	/* cgroup v2 limits asked for (0: the policy's) */
 	uint64_t memory;
 	uint32_t cpus;           /* thousandths of a CPU */
@@ -97,7 +97,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
- * --cgroup-view, --mounted DIR. */
+ * --cgroup-view, --premounted. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **policy_out,
 				  struct sbx_err *err);

@@ -259,6 +259,26 @@ make_canary_squashfs() {
 	}
 }
 
+@test "an image file whose name holds a newline and a forged 'ready' line imports, runs, and is shown escaped" {
+	need_fuse
+	# Progress has its own pipe and the helper's record is one escaped line:
+	# neither the name nor the progress can pass for the helper's reply.
+	local forged="$BATS_TEST_TMPDIR/image
+ready 1 1 -
+.tar"
+	cp "$IMAGES/rootfs.tar.gz" "$forged"
+	run_sbx --config "$(cache_policy)" --image "$forged" -- cat /etc/sbx-image-marker
+	assert_success
+	assert_output "sbx-test-image"
+	assert_imports 1
+	assert_stderr_contains "sandbox: importing $BATS_TEST_TMPDIR/image\x0aready 1 1 -\x0a.tar ("
+	# Every stderr line is progress: none starts with the forged words.
+	local line
+	for line in "${stderr_lines[@]}"; do
+		[[ "$line" == "sandbox: "* ]] || { echo "a line of its own: '$line'" >&2; show_run; false; }
+	done
+}
+
 # ---------------------------------------------------------------- OCI config
 
 @test "the image's Env is set inside" {

@@ -8,9 +8,10 @@
  *       64 swaps, put both (not what a symlink points to) back in group GID,
  *       one of the user's supplementary groups, should root have changed it.
  *   racer forge-status PID --seconds N
- *       write "ready PID PID -" into fd 3 (the status pipe) of every
- *       sandbox-helper process of this user it can open, as any process of the
- *       user could through /proc/<helper>/fd/3.
+ *       write "ready PID PID -" and "ready PID -" (the records of the old and
+ *       the new status protocol) into fds 3 and 5 (the status and progress
+ *       pipes) of every sandbox-helper process of this user it can open, as
+ *       any process of the user could through /proc/<helper>/fd/N.
  *
  * Failed swaps and writes are expected (a path is missing for a moment, a
  * helper is gone) and only counted. SIGTERM or SIGINT end the loop early; the
@@ -124,13 +125,13 @@ static int is_our_helper(int proc, const char *pid)
 	return n > 0 && strncmp(comm, "sandbox-helper\n", 15) == 0;
 }
 
-/* Its fd 3, when that is a pipe (the status pipe), opened for writing. */
-static int open_status_pipe(int proc, const char *pid)
+/* Its fd, when that is a pipe (3: status, 5: progress), opened for writing. */
+static int open_status_pipe(int proc, const char *pid, int fd)
 {
-	char path[NAME_MAX + 16], link[64] = "";
+	char path[NAME_MAX + 32], link[64] = "";
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/fd/3", pid);
+	snprintf(path, sizeof(path), "%s/fd/%d", pid, fd);
 	n = readlinkat(proc, path, link, sizeof(link) - 1);
 	if (n <= 5 || strncmp(link, "pipe:", 5) != 0)
 		return -1;
@@ -141,10 +142,10 @@ static int forge_status(long victim, double seconds)
 {
 	double start = now(), end = start + seconds;
 	long scans = 0, seen = 0, writes = 0;
-	char line[64];
+	char line[96];
 	int proc, len;
 
-	len = snprintf(line, sizeof(line), "ready %ld %ld -\n", victim, victim);
+	len = snprintf(line, sizeof(line), "ready %ld %ld -\nready %ld -\n", victim, victim, victim);
 	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (proc < 0) {
 		perror("racer: /proc");
@@ -166,12 +167,14 @@ static int forge_status(long victim, double seconds)
 			if (e->d_name[0] < '1' || e->d_name[0] > '9' || !is_our_helper(proc, e->d_name))
 				continue;
 			seen++;
-			fd = open_status_pipe(proc, e->d_name);
-			if (fd < 0)
-				continue;
-			if (write(fd, line, (size_t)len) == len)
-				writes++;
-			close(fd);
+			for (int n = 3; n <= 5; n += 2) {
+				fd = open_status_pipe(proc, e->d_name, n);
+				if (fd < 0)
+					continue;
+				if (write(fd, line, (size_t)len) == len)
+					writes++;
+				close(fd);
+			}
 		}
 		if (closedir(d) < 0) {
 			perror("racer: read /proc");
@@ -198,7 +201,10 @@ int main(int argc, char **argv)
 	double seconds = 0;
 	int i;
 
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
+	/* A pipe whose reader has just gone fails the write (EPIPE), counted
+	 * as any failed write: it must not end the racer. */
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		perror("racer: sigaction");
 		return 1;
 	}

@@ -34,6 +34,17 @@ slurm_teardown_cluster() {
 	return 0
 }
 
+# slurm_work_image TEMPLATE: $WORK, the test user's directory (mktemp -d
+# TEMPLATE, readable by all), and in it $IMG, the test image with a /marker
+# that reads "in-the-image".
+slurm_work_image() {
+	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d "$1")
+	chmod 755 "$WORK"
+	export IMG=$WORK/image
+	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
+	runuser -u "$SBX_USER" -- sh -c "echo in-the-image > '$IMG/marker'"
+}
+
 # Run a Slurm command as the test user, from its work directory.
 as_user() {
 	(cd "$WORK" && runuser -u "$SBX_USER" -- env SLURM_CONF="$SLURM_CONF" "$@")

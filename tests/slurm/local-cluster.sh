@@ -115,7 +115,9 @@ start() {
 	rm -rf "$P"
 	write_config
 	slurmctld
-	for n in $nodes; do slurmd -N "$n"; done
+	# A variable of slurmd's (and so slurmstepd's) own environment, which
+	# no job may see: plugin.bats looks for it in the sandbox helper's.
+	for n in $nodes; do SBX_SLURMD_ONLY=slurmd-own-environment slurmd -N "$n"; done
 	for _ in $(seq 1 120); do
 		for f in "$P"/run/*.pid; do
 			kill -0 "$(cat "$f")" 2>/dev/null || { sleep 0.2; break 2; }

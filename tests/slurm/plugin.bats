@@ -8,10 +8,7 @@ load common
 setup_file() {
 	slurm_require
 	slurm_start_cluster "${SBX_CLUSTER:-/tmp/sbx-cluster-$$}"
-	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-slurm.XXXXXX)
-	export IMG=$WORK/image
-	runuser -u "$SBX_USER" -- env BUILD="$BUILD" "$REPO/tests/lib/mkimage.sh" "$IMG" >/dev/null
-	runuser -u "$SBX_USER" -- sh -c "echo in-the-image > '$IMG/marker'"
+	slurm_work_image /tmp/sbx-slurm.XXXXXX
 }
 
 teardown_file() {
@@ -21,6 +18,17 @@ teardown_file() {
 no_drained_node() {
 	run sinfo -h -o %T
 	[[ "$output" != *drain* ]] || { echo "node drained: $output" >&2; return 1; }
+}
+
+# assert_none_left PATTERN: within 10 s no process of the test user
+# matches PATTERN (pgrep -f).
+assert_none_left() {
+	for _ in $(seq 1 100); do
+		pgrep -u "$SBX_USER" -f "$1" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -a -u "$SBX_USER" -f "$1"
+	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; return 1; }
 }
 
 # Exactly one "sandbox:" line per node reporting, exit status non-zero.
@@ -147,14 +155,48 @@ assert_refused() {
 	[ "$(pgrep -u "$SBX_USER" -x sleep -c)" -ge 3 ]
 	scancel -u "$SBX_USER"
 	wait || true
-	for _ in $(seq 1 100); do
-		pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711"
-	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	assert_none_left "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711"
 	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
 	no_drained_node
+}
+
+@test "when a step's last task ends its helper ends: root closes the control pipe, signals nothing" {
+	# Two tasks, the first done long before the second: the sandbox lives
+	# until the last one, then the helper sees its control pipe close.
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" \
+		sh -c '[ "$SLURM_PROCID" = 0 ] || sleep 2; cat /marker'
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	assert_none_left "sandbox-helper .*$IMG"
+}
+
+@test "the helper's environment is built from the job's, with nothing of slurmstepd's" {
+	# slurmd carries SBX_SLURMD_ONLY (local-cluster.sh) into every
+	# slurmstepd it execs (whose own /proc/PID/environ its process title
+	# overwrites); the job's environment carries SBX_JOB_ONLY.
+	tr '\0' '\n' <"/proc/$(cat "$SBX_CLUSTER/run/slurmd-node1.pid")/environ" |
+		grep -qxF SBX_SLURMD_ONLY=slurmd-own-environment ||
+		{ echo "slurmd lacks the marker: the test would prove nothing" >&2; false; }
+	as_user env SBX_JOB_ONLY=job-environment srun -N1 -w node1 --sandbox-image="$IMG" sleep 4714 3>&- &
+	srun_pid=$!
+	helper=
+	for _ in $(seq 1 100); do
+		helper=$(pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG" | head -n 1) && [ -n "$helper" ] && break
+		sleep 0.1
+	done
+	# The helper's pid is the user's to see on the host: a step of the
+	# job's user (no sandbox) reads its environment.
+	[ -z "$helper" ] || run --separate-stderr as_user srun -N1 -w node2 sh -c "tr '\\0' '\\n' </proc/$helper/environ"
+	scancel -u "$SBX_USER"
+	wait "$srun_pid" || true
+	[ -n "$helper" ] || { echo "no helper seen" >&2; false; }
+	[ "$status" -eq 0 ] || { echo "cannot read the helper's environ: $stderr" >&2; false; }
+	[[ "$output" == *"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"* ]] ||
+		{ echo "helper environment: $output" >&2; false; }
+	[[ "$output" == *"HOME="* ]] || { echo "helper environment: $output" >&2; false; }
+	[[ "$output" != *SBX_SLURMD_ONLY* && "$output" != *SLURM_CONF* ]] ||
+		{ echo "slurmstepd's own environment reached the helper: $output" >&2; false; }
+	# Only the names the helper needs come from the job, not the rest of it.
+	[[ "$output" != *SBX_JOB_ONLY* ]] || { echo "helper environment: $output" >&2; false; }
 }
 
 @test "an empty image is refused by srun" {
@@ -232,12 +274,7 @@ assert_refused() {
 	pkill -KILL -u "$SBX_USER" -f "sandbox-helper .*$IMG"
 	run wait "$srun_pid"
 	[ "$status" -ne 0 ]
-	for _ in $(seq 1 100); do
-		pgrep -u "$SBX_USER" -f "sandbox-exec 4712|sleep 4712" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec 4712|sleep 4712"
-	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	assert_none_left "sandbox-helper .*$IMG|sandbox-exec 4712|sleep 4712"
 	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
 	no_drained_node
 }
@@ -247,12 +284,7 @@ assert_refused() {
 	srun_pid=$!
 	run wait "$srun_pid"
 	[ "$status" -ne 0 ]
-	for _ in $(seq 1 100); do
-		pgrep -u "$SBX_USER" -f "sandbox-helper .*$IMG|sleep 4713" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -a -u "$SBX_USER" -f "sandbox-helper .*$IMG|sandbox-exec|sleep 4713"
-	[ "$status" -eq 1 ] || { echo "left behind: $output" >&2; false; }
+	assert_none_left "sandbox-helper .*$IMG|sandbox-exec|sleep 4713"
 	no_drained_node
 }
 

@@ -1106,6 +1106,20 @@ static void persist_is_the_real_directory_and_makes_the_root_writable(void **sta
 	assert_int_equal(fx->plan.writable, 1);
 }
 
+/* The front end's word that root mounted the image (it holds the fd). */
+static void a_premounted_image_stays_premounted_in_the_plan(void **state)
+{
+	struct fixture *fx = *state;
+
+	with_image(fx);
+	build_ok(fx);
+	assert_int_equal(fx->plan.premounted, 0);
+	sbx_plan_free(&fx->plan);
+	fx->req.premounted = 1;
+	build_ok(fx);
+	assert_int_equal(fx->plan.premounted, 1);
+}
+
 static void a_missing_persist_directory_is_named(void **state)
 {
 	struct fixture *fx = *state;
@@ -1272,6 +1286,7 @@ int main(void)
 		T(an_unknown_capability_stops_the_build),
 		T(persist_is_the_real_directory_and_makes_the_root_writable),
 		T(a_missing_persist_directory_is_named),
+		T(a_premounted_image_stays_premounted_in_the_plan),
 		T(mount_home_binds_the_home_directory),
 		T(the_policy_can_mount_home_by_default),
 		T(no_mount_home_overrides_the_policy_default),

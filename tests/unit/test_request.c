@@ -722,13 +722,18 @@ static void front_end_options_are_not_for_users(void **state)
 	struct fixture *fx = *state;
 	char *trusted[] = { "sandbox-run", "--trusted-mount", "/etc:/x", "cmd", NULL };
 	char *persist[] = { "sandbox-run", "--persist", "/tmp", "cmd", NULL };
+	char *premounted[] = { "sandbox-run", "--premounted", "--image", "/img.sqfs", "cmd", NULL };
 
 	assert_int_equal(sbx_request_parse_args(&fx->req, 4, trusted, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --trusted-mount: unknown option (see sandbox-run --help)");
 	assert_int_equal(sbx_request_parse_args(&fx->req, 4, persist, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --persist: unknown option (see sandbox-run --help)");
+	/* Only a front end that holds the mount's fd may say so. */
+	assert_int_equal(sbx_request_parse_args(&fx->req, 5, premounted, NULL, NULL, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "option --premounted: unknown option (see sandbox-run --help)");
 	assert_int_equal((int)fx->req.n_trusted_mounts, 0);
 	assert_null(fx->req.persist);
+	assert_int_equal(fx->req.premounted, 0);
 }
 
 static void a_missing_value_is_reported_as_such(void **state)
@@ -873,6 +878,8 @@ static void assert_same_request(const struct sbx_request *a, const struct sbx_re
 	assert_int_equal(a->mount_home, b->mount_home);
 	assert_int_equal(a->net, b->net);
 	assert_str_or_null(a->hostname, b->hostname);
+	assert_int_equal(a->cgroup_view, b->cgroup_view);
+	assert_int_equal(a->premounted, b->premounted);
 }
 
 /* req -> arguments -> a fresh request, which must equal req. */
@@ -918,6 +925,8 @@ static void a_full_request_survives_the_trip_to_the_helper(void **state)
 	ok(sbx_request_set_mount_home(r, 1, &fx->err), &fx->err);
 	ok(sbx_request_set_net(r, "host", &fx->err), &fx->err);
 	ok(sbx_request_set_hostname(r, "box.example", &fx->err), &fx->err);
+	r->cgroup_view = 1;
+	r->premounted = 1;
 	assert_round_trip(fx, r);
 }
 
@@ -943,6 +952,20 @@ static void an_empty_request_gives_no_arguments(void **state)
 	assert_int_equal(args.n, 0);
 	sbx_strv_clear(&args);
 	assert_round_trip(fx, &fx->req);
+}
+
+static void a_premounted_image_is_handed_on_as_a_flag_without_a_path(void **state)
+{
+	struct fixture *fx = *state;
+	struct sbx_strv args = { 0 };
+
+	ok(sbx_request_set_image(&fx->req, "/admin/app.sqfs", &fx->err), &fx->err);
+	fx->req.premounted = 1;
+	assert_int_equal(sbx_request_to_args(&fx->req, &args), 0);
+	assert_int_equal(args.n, 3);
+	assert_string_equal(args.v[0], "--image");
+	assert_string_equal(args.v[2], "--premounted");
+	sbx_strv_clear(&args);
 }
 
 static void mounts_are_handed_on_with_an_explicit_flag(void **state)
@@ -1067,6 +1090,7 @@ int main(void)
 		T(parsing_twice_in_one_process_starts_afresh),
 		T(a_full_request_survives_the_trip_to_the_helper),
 		T(explicit_noes_survive_the_trip_to_the_helper),
+		T(a_premounted_image_is_handed_on_as_a_flag_without_a_path),
 		T(an_empty_request_gives_no_arguments),
 		T(mounts_are_handed_on_with_an_explicit_flag),
 		cmocka_unit_test(freeing_an_empty_request_twice_is_safe),
