@@ -308,6 +308,16 @@ static int build_security(const struct sbx_policy *pol, struct sbx_plan *plan,
 	return 0;
 }
 
+/* The one place the front end matters to a default: what network a user who
+ * asked for none gets. A site that forbids the host's network gets none,
+ * never an error for a user who asked nothing. */
+static enum sbx_net default_net(const struct sbx_policy *pol, const struct sbx_request *req)
+{
+	enum sbx_net net = req->front_end == SBX_FRONT_SLURM ? pol->slurm_net : pol->sandbox_run_net;
+
+	return net == SBX_NET_HOST && !pol->allow_net_host ? SBX_NET_NONE : net;
+}
+
 int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_plan *plan, struct sbx_err *err)
 {
@@ -325,9 +335,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
 	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
 	plan->premounted = req->premounted;
-	plan->net = req->net != SBX_NET_UNSET ? req->net : pol->net;
-	if (plan->net == SBX_NET_HOST && req->net == SBX_NET_UNSET && !pol->allow_net_host)
-		plan->net = SBX_NET_NONE;
+	plan->net = req->net != SBX_NET_UNSET ? req->net : default_net(pol, req);
 	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
 	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;
 	plan->cg_pids = req->pids ? req->pids : pol->cg_pids;

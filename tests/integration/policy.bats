@@ -88,6 +88,32 @@ load ../lib/common
 	assert_equal "lo" "$inside" "interfaces"
 }
 
+@test "under the shipped policy sandbox-run gets a private loopback-only network" {
+	run_sbx --config "$SBX_REPO/conf/sandbox.conf" --image "$IMG" -- sh -c 'cat /proc/net/dev; readlink /proc/self/ns/net'
+	assert_success
+	inside=$(printf '%s\n' "${lines[@]:2}" | grep -v '^net:\[' | cut -d: -f1 | tr -d ' ')
+	assert_equal "lo" "$inside" "interfaces"
+	assert_not_equal "$(readlink /proc/self/ns/net)" "${lines[-1]}" "the network namespace"
+}
+
+@test "sandbox_run_net = host gives sandbox-run the host's network; slurm_net does not" {
+	conf=$(policy namespaces.net=none namespaces.sandbox_run_net=host)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_output "$(readlink /proc/self/ns/net)"
+	conf=$(policy namespaces.net=none namespaces.slurm_net=host)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_not_equal "$(readlink /proc/self/ns/net)" "$output" "the network namespace"
+}
+
+@test "a host network default the site forbids gives none, not an error" {
+	conf=$(policy namespaces.net=host namespaces.allow_net_host=no)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_not_equal "$(readlink /proc/self/ns/net)" "$output" "the network namespace"
+}
+
 @test "writable = yes makes the image writable without --writable" {
 	conf=$(policy rootfs.writable=yes)
 	run_sbx --config "$conf" --image "$IMG" -- sbx-probe write /new-file

@@ -723,6 +723,7 @@ static void front_end_options_are_not_for_users(void **state)
 	char *trusted[] = { "sandbox-run", "--trusted-mount", "/etc:/x", "cmd", NULL };
 	char *persist[] = { "sandbox-run", "--persist", "/tmp", "cmd", NULL };
 	char *premounted[] = { "sandbox-run", "--premounted", "--image", "/img.sqfs", "cmd", NULL };
+	char *slurm_step[] = { "sandbox-run", "--slurm-step", "--image", "/img", "cmd", NULL };
 
 	assert_int_equal(sbx_request_parse_args(&fx->req, 4, trusted, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --trusted-mount: unknown option (see sandbox-run --help)");
@@ -731,9 +732,13 @@ static void front_end_options_are_not_for_users(void **state)
 	/* Only a front end that holds the mount's fd may say so. */
 	assert_int_equal(sbx_request_parse_args(&fx->req, 5, premounted, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --premounted: unknown option (see sandbox-run --help)");
+	/* Only the plugin's steps take the policy's slurm_net default. */
+	assert_int_equal(sbx_request_parse_args(&fx->req, 5, slurm_step, NULL, NULL, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "option --slurm-step: unknown option (see sandbox-run --help)");
 	assert_int_equal((int)fx->req.n_trusted_mounts, 0);
 	assert_null(fx->req.persist);
 	assert_int_equal(fx->req.premounted, 0);
+	assert_int_equal(fx->req.front_end, SBX_FRONT_SANDBOX_RUN);
 }
 
 static void a_missing_value_is_reported_as_such(void **state)
@@ -880,6 +885,7 @@ static void assert_same_request(const struct sbx_request *a, const struct sbx_re
 	assert_str_or_null(a->hostname, b->hostname);
 	assert_int_equal(a->cgroup_view, b->cgroup_view);
 	assert_int_equal(a->premounted, b->premounted);
+	assert_int_equal(a->front_end, b->front_end);
 }
 
 /* req -> arguments -> a fresh request, which must equal req. */
@@ -927,6 +933,7 @@ static void a_full_request_survives_the_trip_to_the_helper(void **state)
 	ok(sbx_request_set_hostname(r, "box.example", &fx->err), &fx->err);
 	r->cgroup_view = 1;
 	r->premounted = 1;
+	r->front_end = SBX_FRONT_SLURM;
 	assert_round_trip(fx, r);
 }
 
