@@ -1,4 +1,5 @@
 #include "spec/request.h"
+#include "spec/list.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -278,30 +279,15 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir,
 	return set_once(&req->persist, dir, "persist", err);
 }
 
-int sbx_request_add_mounts(struct sbx_request *req, const char *list,
+int sbx_request_add_mounts(struct sbx_request *req, const char *opt, const char *list,
 			   struct sbx_err *err)
 {
-	char *copy, *save = NULL, *item;
-	int rc = 0;
+	struct sbx_strv items = { 0 };
+	int rc = sbx_list_split(opt, list, "SRC[:DST[:ro|rw]][,...]", &items, err);
 
-	if (!list || !*list)
-		return sbx_err_set(err, 0, "use SRC[:DST[:ro|rw]][,...]",
-				   "mounts '': empty mount list");
-	copy = strdup(list);
-	if (!copy)
-		return oom(err);
-	/* strtok_r would skip empty items silently; an empty item is a typo. */
-	for (item = copy; rc == 0 && item; item = save) {
-		save = strchr(item, ',');
-		if (save)
-			*save++ = '\0';
-		if (!*item)
-			rc = sbx_err_set(err, 0, "use SRC[:DST[:ro|rw]][,...]",
-					 "mounts '%s': empty item in the list", list);
-		else
-			rc = sbx_request_add_mount(req, item, err);
-	}
-	free(copy);
+	for (size_t i = 0; rc == 0 && i < items.n; i++)
+		rc = sbx_request_add_mount(req, items.v[i], err);
+	sbx_strv_clear(&items);
 	return rc;
 }
 
@@ -341,6 +327,24 @@ int sbx_request_add_env(struct sbx_request *req, const char *v,
 	if (sbx_strv_contains(&req->env, v))
 		return 0;
 	return sbx_strv_push(&req->env, v) < 0 ? oom(err) : 0;
+}
+
+int sbx_request_add_env_list(struct sbx_request *req, const char *opt, const char *list,
+			     struct sbx_err *err)
+{
+	struct sbx_strv items = { 0 };
+	int rc = sbx_list_split(opt, list, "NAME[,NAME...]", &items, err);
+
+	for (size_t i = 0; rc == 0 && i < items.n; i++) {
+		/* Names only: the value is the host's (the job's) value. */
+		if (strchr(items.v[i], '='))
+			rc = sbx_err_set(err, 0, "give names; the job's value is passed",
+					 "env '%s': a value is not allowed here", items.v[i]);
+		else
+			rc = sbx_request_add_env(req, items.v[i], err);
+	}
+	sbx_strv_clear(&items);
+	return rc;
 }
 
 int sbx_request_set_writable(struct sbx_request *req, int writable,

@@ -71,8 +71,13 @@ int sbx_path_normalise(const char *in, char **out);
  * remote option callbacks twice). */
 int sbx_request_set_image(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_add_mount(struct sbx_request *req, const char *spec, struct sbx_err *err);
-/* Comma-separated list of mount specs (--sandbox-mounts). */
-int sbx_request_add_mounts(struct sbx_request *req, const char *list, struct sbx_err *err);
+/* Comma-separated lists (--sandbox-mounts, --sandbox-env and their SANDBOX_*
+ * presets; opt names the one the user wrote), split by sbx_list_split: an
+ * empty element is refused. The env list takes names only. */
+int sbx_request_add_mounts(struct sbx_request *req, const char *opt, const char *list,
+			   struct sbx_err *err);
+int sbx_request_add_env_list(struct sbx_request *req, const char *opt, const char *list,
+			     struct sbx_err *err);
 int sbx_request_set_workdir(struct sbx_request *req, const char *v, struct sbx_err *err);
 /* "NAME" or "NAME=VALUE"; NAME must be a valid variable name. */
 int sbx_request_add_env(struct sbx_request *req, const char *v, struct sbx_err *err);
