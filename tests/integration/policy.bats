@@ -270,3 +270,45 @@ load ../lib/common
 	run_sbx --config "$conf" --image "$IMG" -- true
 	assert_refused "$conf:3:"
 }
+
+# ------------------------------------------------------------ global options
+
+# The policy's cap of the cache shows which policy a cache command read.
+@test "--config before cache works as after it: ls, gc, rm" {
+	conf=$(policy images.cache_max_size=3G)
+	run_sbx --config "$conf" cache ls
+	assert_success
+	assert_output_contains "(cap 3.0G)"
+	before=$output
+	run_sbx cache --config "$conf" ls
+	assert_success
+	assert_output "$before"
+	run_sbx "--config=$conf" cache gc
+	assert_success
+	assert_output_contains "(cap 3.0G)"
+	run_sbx --config "$conf" cache rm --all
+	assert_success
+}
+
+@test "--config before info works as after it" {
+	conf=$(policy images.cache_max_size=3G)
+	run_sbx --config "$conf" info
+	assert_output_contains "policy file"
+	assert_output_contains "$conf is readable"
+	before=$output
+	run_sbx info --config "$conf"
+	assert_equal "$before" "$output" "the report"
+}
+
+@test "a missing --config before a subcommand is refused in one line" {
+	run_sbx --config /no/such/sandbox.conf cache ls
+	assert_refused /no/such/sandbox.conf
+}
+
+@test "a run whose command is called info or cache is still a run" {
+	# Not in the image: 127, the shim's "not found".
+	run -127 --separate-stderr sbx --config "$SBX_CONFIG" --image "$IMG" info
+	assert_stderr_contains "info"
+	run -127 --separate-stderr sbx --config "$SBX_CONFIG" --image "$IMG" -- cache ls
+	assert_stderr_contains "cache"
+}
