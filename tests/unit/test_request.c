@@ -229,28 +229,26 @@ static void a_comma_list_adds_every_variable_name_in_order(void **state)
 }
 
 /* Every list option and preset refuses an empty element the same way: one
- * line naming what the user wrote, the list and the element's position. */
-static void assert_mounts_refused(struct fixture *fx, const char *opt, const char *list,
-				  const char *want)
+ * line naming what the user wrote, the list and the element's position, and
+ * nothing of the list is taken. */
+typedef int (*list_adder)(struct sbx_request *, const char *, const char *, struct sbx_err *);
+
+static void assert_list_refused(struct fixture *fx, list_adder add, const char *hint,
+				const char *opt, const char *list, const char *want)
 {
 	char msg[512];
 
-	assert_int_equal(sbx_request_add_mounts(&fx->req, opt, list, &fx->err), -1);
-	snprintf(msg, sizeof(msg), "%s %s", want, MOUNTS_HINT);
+	assert_int_equal(add(&fx->req, opt, list, &fx->err), -1);
+	snprintf(msg, sizeof(msg), "%s %s", want, hint);
 	assert_string_equal(fx->err.msg, msg);
 	assert_int_equal(fx->req.n_mounts, 0);
-}
-
-static void assert_env_refused(struct fixture *fx, const char *opt, const char *list,
-			       const char *want)
-{
-	char msg[512];
-
-	assert_int_equal(sbx_request_add_env_list(&fx->req, opt, list, &fx->err), -1);
-	snprintf(msg, sizeof(msg), "%s %s", want, ENV_LIST_HINT);
-	assert_string_equal(fx->err.msg, msg);
 	assert_int_equal(fx->req.env.n, 0);
 }
+
+#define assert_mounts_refused(fx, opt, list, want) \
+	assert_list_refused(fx, sbx_request_add_mounts, MOUNTS_HINT, opt, list, want)
+#define assert_env_refused(fx, opt, list, want) \
+	assert_list_refused(fx, sbx_request_add_env_list, ENV_LIST_HINT, opt, list, want)
 
 static void an_empty_element_of_sandbox_mounts_is_refused_with_its_position(void **state)
 {
