@@ -27,13 +27,56 @@ static void usage(FILE *out)
 		"                   [--net host|none] [--remap-root] [--hostname NAME]\n"
 		"                   [--mount-home|--no-mount-home] [--memory SIZE] [--cpus N]\n"
 		"                   [--pids N] [--entrypoint|--no-entrypoint] [--] [CMD [ARGS...]]\n"
-		"       sandbox-run info [--json] [--config FILE]\n"
-		"       sandbox-run cache [--config FILE] ls | rm DIGEST...|--all | gc [--max-size SIZE]\n"
+		"       sandbox-run [--config FILE] info [--json]\n"
+		"       sandbox-run [--config FILE] cache ls | rm DIGEST...|--all | gc [--max-size SIZE]\n"
+		"Global options (--config) may stand before or after the subcommand.\n"
 		"Runs CMD in the same sandbox the Slurm plugin builds (see sandbox-run(1) in docs/).\n"
 		"IMG: a directory, a squashfs file, a tar archive (also docker save or OCI), an OCI\n"
 		"layout, or docker://[REGISTRY/]REPO[:TAG|@sha256:DIGEST]. Without CMD, the image's Cmd.\n"
 		"Exit status: CMD's own; 125 sandbox setup error; 126 not executable;\n"
 		"127 not found; 128+N killed by signal N.\n");
+}
+
+/* Global options may stand before the subcommand as well as after it:
+ * `sandbox-run --config FILE cache ls` is `sandbox-run cache --config FILE ls`.
+ * Returns the subcommand's index in argv, or 0 for a run. A run always
+ * names an image (--image), which is no global option, so a run's command
+ * called "info" or "cache" is never taken for a subcommand. */
+static int subcommand_index(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			i += 2;
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			i++;
+		else
+			break;
+	}
+	if (i < argc && (strcmp(argv[i], "info") == 0 || strcmp(argv[i], "cache") == 0))
+		return i;
+	return 0;
+}
+
+/* Run the subcommand at argv[sub] with the global options before it moved
+ * after it, where the subcommand's own parser takes them. */
+static int run_subcommand(int argc, char **argv, int sub)
+{
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	int n = 0, rc;
+
+	if (!args) {
+		fprintf(stderr, "sandbox: %s: out of memory\n", argv[sub]);
+		return EXIT_SETUP;
+	}
+	args[n++] = argv[sub];
+	for (int i = 1; i < argc; i++)
+		if (i != sub)
+			args[n++] = argv[i];
+	rc = strcmp(argv[sub], "info") == 0 ? sbx_info_main(n, args) : sbx_cache_main(n, args);
+	free(args);
+	return rc;
 }
 
 static int fail(const struct sbx_err *err)
@@ -87,10 +130,9 @@ int main(int argc, char **argv)
 	pid_t task;
 
 	sbx_request_init(&req);
-	if (argc > 1 && strcmp(argv[1], "info") == 0)
-		return sbx_info_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "cache") == 0)
-		return sbx_cache_main(argc - 1, argv + 1);
+	first = subcommand_index(argc, argv);
+	if (first > 0)
+		return run_subcommand(argc, argv, first);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

@@ -47,7 +47,7 @@ static int bind_node(int dev_fd, const char *name, struct sbx_err *err)
 		sbx_err_sys(err, NULL, "device %s", what);
 		goto out;
 	}
-	rc = sbx_bind_fd(src, dst, -1, what, err);
+	rc = sbx_bind_fd(src, dst, SBX_BIND_DEV, what, err);
 out:
 	if (src >= 0)
 		close(src);

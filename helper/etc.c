@@ -158,7 +158,7 @@ static int place(const struct etc_target *t, const char *path, const char *a,
 		return sbx_err_sys(err, NULL, "open %s", name);
 	dst = sbx_open_in_root(t->root_fd, path, O_PATH | O_NOFOLLOW, err);
 	if (dst >= 0)
-		rc = sbx_bind_fd(src, dst, 1, path, err);
+		rc = sbx_bind_fd(src, dst, SBX_BIND_RO, path, err);
 	close(src);
 	if (dst >= 0)
 		close(dst);

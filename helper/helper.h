@@ -61,12 +61,15 @@ int sbx_make_in_root(int root_fd, const char *path, int want_file, struct sbx_er
  * "" for dirfd itself), taken now: a host path the sandbox's own scratch
  * tmpfs will later cover (/tmp) keeps its original content. */
 int sbx_clone_tree(int dirfd, const char *path, const char *what, struct sbx_err *err);
+/* Flags of a bind: read-write and nodev unless these say otherwise. */
+#define SBX_BIND_RO  1  /* read-only */
+#define SBX_BIND_DEV 2  /* a device node bound from the host: no nodev, so it can be opened */
 /* Attach a clone made by sbx_clone_tree onto dst_fd (flags as sbx_bind_fd). */
-int sbx_attach_tree(int tree, int dst_fd, int readonly, const char *what, struct sbx_err *err);
+int sbx_attach_tree(int tree, int dst_fd, int flags, const char *what, struct sbx_err *err);
 /* Attach a recursive clone of the mount tree at src_fd onto dst_fd, always
- * nosuid; readonly: 1 read-only + nodev, 0 read-write + nodev, -1 keep
- * device nodes usable (the /dev binds). Applies to every submount. */
-int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
+ * nosuid, and nodev unless flags has SBX_BIND_DEV; read-only with
+ * SBX_BIND_RO. Applies to every submount. */
+int sbx_bind_fd(int src_fd, int dst_fd, int flags, const char *what,
 		struct sbx_err *err);
 /* Make the whole tree at fd read-only (recursively), nosuid, nodev. */
 int sbx_set_readonly(int fd, const char *what, struct sbx_err *err);

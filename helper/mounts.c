@@ -113,14 +113,19 @@ int sbx_clone_tree(int dirfd, const char *path, const char *what, struct sbx_err
 	return tree;
 }
 
-int sbx_attach_tree(int tree, int dst_fd, int readonly, const char *what, struct sbx_err *err)
+int sbx_attach_tree(int tree, int dst_fd, int flags, const char *what, struct sbx_err *err)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID };
 
-	/* Device nodes are bound from the host: only they keep dev. */
-	if (readonly >= 0)
+	/* A device node opens only on a mount without nodev (may_open() in
+	 * fs/namei.c gives EACCES): only device nodes bound from the host keep
+	 * dev. Whether the caller may open the node is then the inode's own
+	 * permission check against the caller's unchanged uid, gid and groups;
+	 * root inside a user namespace gains nothing over an owner it does
+	 * not map (capable_wrt_inode_uidgid). */
+	if (!(flags & SBX_BIND_DEV))
 		attr.attr_set |= MOUNT_ATTR_NODEV;
-	if (readonly > 0)
+	if (flags & SBX_BIND_RO)
 		attr.attr_set |= MOUNT_ATTR_RDONLY;
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
 		return sbx_err_sys(err, NULL, "mount %s: set flags", what);
@@ -129,14 +134,14 @@ int sbx_attach_tree(int tree, int dst_fd, int readonly, const char *what, struct
 	return 0;
 }
 
-int sbx_bind_fd(int src_fd, int dst_fd, int readonly, const char *what,
+int sbx_bind_fd(int src_fd, int dst_fd, int flags, const char *what,
 		struct sbx_err *err)
 {
 	int tree = sbx_clone_tree(src_fd, "", what, err), rc;
 
 	if (tree < 0)
 		return -1;
-	rc = sbx_attach_tree(tree, dst_fd, readonly, what, err);
+	rc = sbx_attach_tree(tree, dst_fd, flags, what, err);
 	close(tree);
 	return rc;
 }

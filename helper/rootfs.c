@@ -204,7 +204,7 @@ static int cover_proc(int root_fd, struct sbx_err *err)
 
 		if (fd < 0)
 			continue;
-		rc = sbx_bind_fd(fd, fd, 1, covered[i], err);
+		rc = sbx_bind_fd(fd, fd, SBX_BIND_RO, covered[i], err);
 		close(fd);
 		if (rc < 0)
 			return -1;
@@ -263,7 +263,7 @@ static int mount_sys(int root_fd, const struct sbx_plan *plan, int own_cgroup,
 		close(fd);
 		return sbx_err_sys(err, "set rootfs.sys = none", "/sys");
 	}
-	rc = sbx_bind_fd(host, fd, 1, "/sys", err);
+	rc = sbx_bind_fd(host, fd, SBX_BIND_RO, "/sys", err);
 	close(host);
 	close(fd);
 	if (rc == 0 && own_cgroup)
@@ -305,7 +305,11 @@ static int mount_binds(int root_fd, const struct sbx_plan *plan,
 		fd = sbx_make_in_root(root_fd, b->dst, !S_ISDIR(st.st_mode), err);
 		if (fd < 0)
 			return sbx_err_prefix(err, "mount %s: destination", what);
-		rc = sbx_attach_tree(h->binds[i], fd, b->readonly, what, err);
+		/* A device node as the source (/dev/null over a file of the
+		 * image): the plan checked that the caller may open it. */
+		rc = sbx_attach_tree(h->binds[i], fd, (b->readonly ? SBX_BIND_RO : 0) |
+				     (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? SBX_BIND_DEV : 0),
+				     what, err);
 		close(fd);
 		if (rc < 0)
 			return -1;
@@ -343,7 +347,7 @@ static int mount_shim_dir(int root_fd, int files_fd, const struct sbx_plan *plan
 	dst = sbx_open_in_root(root_fd, SBX_SHIM_DIR, O_PATH | O_DIRECTORY, err);
 	if (dst < 0)
 		goto out;
-	rc = sbx_bind_fd(files_fd, dst, 1, SBX_SHIM_DIR, err);
+	rc = sbx_bind_fd(files_fd, dst, SBX_BIND_RO, SBX_SHIM_DIR, err);
 out:
 	if (fd >= 0)
 		close(fd);

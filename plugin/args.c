@@ -89,7 +89,8 @@ static int opt_mounts(int val, const char *arg, int remote)
 
 	(void)val;
 	(void)remote;
-	return finish(sbx_request_add_mounts(&sbx_plugin.req, arg, &err), &err, "--sandbox-mounts");
+	return finish(sbx_request_add_mounts(&sbx_plugin.req, "--sandbox-mounts", arg, &err), &err,
+		      "--sandbox-mounts");
 }
 
 static int opt_workdir(int val, const char *arg, int remote)
@@ -152,35 +153,14 @@ static int opt_home(int val, const char *arg, int remote)
 		      "--[no-]sandbox-mount-home");
 }
 
-static int add_env_list(const char *arg, struct sbx_err *err)
-{
-	char *copy, *item, *save = NULL;
-	int rc = 0;
-
-	if (!arg || !*arg)
-		return sbx_err_set(err, 0, "use NAME[,NAME...]", "env '': empty list");
-	copy = strdup(arg);
-	if (!copy)
-		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
-	for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
-		/* Names only: the value is the host's (the job's) value. */
-		if (strchr(item, '='))
-			rc = sbx_err_set(err, 0, "give names; the job's value is passed",
-					 "env '%s': a value is not allowed here", item);
-		else
-			rc = sbx_request_add_env(&sbx_plugin.req, item, err);
-	}
-	free(copy);
-	return rc;
-}
-
 static int opt_env(int val, const char *arg, int remote)
 {
 	struct sbx_err err = { 0 };
 
 	(void)val;
 	(void)remote;
-	return finish(add_env_list(arg, &err), &err, "--sandbox-env");
+	return finish(sbx_request_add_env_list(&sbx_plugin.req, "--sandbox-env", arg, &err), &err,
+		      "--sandbox-env");
 }
 
 static int opt_net(int val, const char *arg, int remote)
@@ -323,7 +303,7 @@ int sbx_options_apply_presets(spank_t sp, struct sbx_err *err)
 	    sbx_request_set_image(req, v, err) < 0)
 		return -1;
 	if (req->n_mounts == 0 && (v = preset(sp, "SANDBOX_MOUNTS", buf, sizeof(buf))) &&
-	    sbx_request_add_mounts(req, v, err) < 0)
+	    sbx_request_add_mounts(req, "SANDBOX_MOUNTS", v, err) < 0)
 		return -1;
 	if (!req->workdir && (v = preset(sp, "SANDBOX_WORKDIR", buf, sizeof(buf))) &&
 	    sbx_request_set_workdir(req, v, err) < 0)
@@ -341,7 +321,7 @@ int sbx_options_apply_presets(spank_t sp, struct sbx_err *err)
 	    preset_flag("SANDBOX_MOUNT_HOME", v, &req->mount_home, err) < 0)
 		return -1;
 	if (req->env.n == 0 && (v = preset(sp, "SANDBOX_ENV", buf, sizeof(buf))) &&
-	    add_env_list(v, err) < 0)
+	    sbx_request_add_env_list(req, "SANDBOX_ENV", v, err) < 0)
 		return -1;
 	if (req->net == SBX_NET_UNSET && (v = preset(sp, "SANDBOX_NET", buf, sizeof(buf))) &&
 	    sbx_request_set_net(req, v, err) < 0)

@@ -118,6 +118,7 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	sbx_plugin.req.memory = sbx_plugin.req.pids = 0;
 	sbx_plugin.req.cpus = 0;
 	sbx_plugin.req.cgroup_view = 1;
+	sbx_plugin.req.front_end = SBX_FRONT_SLURM;
 	if (spank_getenv(sp, "SANDBOX_REPORT", sbx_plugin.report, sizeof(sbx_plugin.report)) !=
 	    ESPANK_SUCCESS)
 		sbx_plugin.report[0] = '\0';

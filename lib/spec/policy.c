@@ -27,7 +27,7 @@ static const char default_passthrough[] =
 	"CUDA_VISIBLE_DEVICES NVIDIA_VISIBLE_DEVICES OMP_NUM_THREADS TMPDIR";
 
 enum key_type {
-	KEY_BOOL, KEY_SIZE, KEY_NET, KEY_SYS, KEY_SHARE, KEY_HOSTNAME,
+	KEY_BOOL, KEY_SIZE, KEY_NET, KEY_NET_BOTH, KEY_SYS, KEY_SHARE, KEY_HOSTNAME,
 	KEY_DIRS, KEY_ENV_NAMES, KEY_CAPS, KEY_SYSCALLS,
 	KEY_OPT_SIZE, KEY_SWAP, KEY_CPUS, KEY_COUNT, KEY_UNAVAILABLE, KEY_CGROUP_PATH,
 	KEY_HOSTS, KEY_PATH,
@@ -64,7 +64,9 @@ static const struct key keys[] = {
 	KEY("rootfs", "sys", KEY_SYS, sys),
 	KEY("rootfs", "tmp", KEY_SHARE, tmp),
 	KEY("rootfs", "shm", KEY_SHARE, shm),
-	KEY("namespaces", "net", KEY_NET, net),
+	KEY("namespaces", "net", KEY_NET_BOTH, slurm_net),
+	KEY("namespaces", "slurm_net", KEY_NET, slurm_net),
+	KEY("namespaces", "sandbox_run_net", KEY_NET, sandbox_run_net),
 	KEY("namespaces", "allow_net_host", KEY_BOOL, allow_net_host),
 	KEY("namespaces", "hostname", KEY_HOSTNAME, hostname),
 	KEY("namespaces", "allow_hostname", KEY_BOOL, allow_hostname),
@@ -418,7 +420,7 @@ out:
 static int set_choice(struct load_ctx *ctx, const struct key *key,
 		      const char *value, void *field)
 {
-	const struct word *words = key->type == KEY_NET ? net_words :
+	const struct word *words = key->type == KEY_NET || key->type == KEY_NET_BOTH ? net_words :
 				   key->type == KEY_SYS ? sys_words : share_words;
 	char hint[64];
 	int v = lookup_word(words, value);
@@ -429,7 +431,11 @@ static int set_choice(struct load_ctx *ctx, const struct key *key,
 		return fail(ctx, hint, "bad value '%s' for %s.%s", value,
 			    key->section, key->name);
 	}
-	if (key->type == KEY_NET)
+	if (key->type == KEY_NET_BOTH)
+		/* The one key of both front ends: the file's order decides, as
+		 * for any key given twice. */
+		ctx->pol->slurm_net = ctx->pol->sandbox_run_net = (enum sbx_net)v;
+	else if (key->type == KEY_NET)
 		*(enum sbx_net *)field = (enum sbx_net)v;
 	else if (key->type == KEY_SYS)
 		*(enum sbx_sys *)field = (enum sbx_sys)v;
@@ -468,6 +474,7 @@ static int set_key(struct load_ctx *ctx, size_t k, const char *value)
 		*(uint64_t *)field = size;
 		return 1;
 	case KEY_NET:
+	case KEY_NET_BOTH:
 	case KEY_SYS:
 	case KEY_SHARE:
 		return set_choice(ctx, key, value, field);
@@ -595,7 +602,11 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.sys = SBX_SYS_RO,
 		.tmp = SBX_SHARE_PRIVATE,
 		.shm = SBX_SHARE_PRIVATE,
-		.net = SBX_NET_NONE,
+		/* A Slurm step gets the node's network, as with Pyxis, Slurm's
+		 * own --container, Apptainer and Charliecloud: MPI over TCP or
+		 * InfiniBand, license servers and srun from inside need it. */
+		.slurm_net = SBX_NET_HOST,
+		.sandbox_run_net = SBX_NET_NONE,
 		.allow_net_host = 1,
 		.allow_hostname = 1,
 		.remap_root = 0,

@@ -45,7 +45,10 @@ struct sbx_policy {
 	enum sbx_share shm;            /* shm = private|host (host: the caller's /dev/shm) */
 
 	/* [namespaces] */
-	enum sbx_net net;              /* net = none|host (default) */
+	/* The network a sandbox gets when its user asks for none, per front
+	 * end ("net = X" in the file sets both). */
+	enum sbx_net slurm_net;        /* slurm_net = none|host: Slurm steps (default host) */
+	enum sbx_net sandbox_run_net;  /* sandbox_run_net = none|host: sandbox-run (default none) */
 	int allow_net_host;            /* allow_net_host */
 	char *hostname;                /* hostname = NAME; NULL/empty: keep the host's */
 	int allow_hostname;            /* allow_hostname: may users choose one */

@@ -1,4 +1,5 @@
 #include "spec/request.h"
+#include "spec/list.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -278,30 +279,15 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir,
 	return set_once(&req->persist, dir, "persist", err);
 }
 
-int sbx_request_add_mounts(struct sbx_request *req, const char *list,
+int sbx_request_add_mounts(struct sbx_request *req, const char *opt, const char *list,
 			   struct sbx_err *err)
 {
-	char *copy, *save = NULL, *item;
-	int rc = 0;
+	struct sbx_strv items = { 0 };
+	int rc = sbx_list_split(opt, list, "SRC[:DST[:ro|rw]][,...]", &items, err);
 
-	if (!list || !*list)
-		return sbx_err_set(err, 0, "use SRC[:DST[:ro|rw]][,...]",
-				   "mounts '': empty mount list");
-	copy = strdup(list);
-	if (!copy)
-		return oom(err);
-	/* strtok_r would skip empty items silently; an empty item is a typo. */
-	for (item = copy; rc == 0 && item; item = save) {
-		save = strchr(item, ',');
-		if (save)
-			*save++ = '\0';
-		if (!*item)
-			rc = sbx_err_set(err, 0, "use SRC[:DST[:ro|rw]][,...]",
-					 "mounts '%s': empty item in the list", list);
-		else
-			rc = sbx_request_add_mount(req, item, err);
-	}
-	free(copy);
+	for (size_t i = 0; rc == 0 && i < items.n; i++)
+		rc = sbx_request_add_mount(req, items.v[i], err);
+	sbx_strv_clear(&items);
 	return rc;
 }
 
@@ -341,6 +327,24 @@ int sbx_request_add_env(struct sbx_request *req, const char *v,
 	if (sbx_strv_contains(&req->env, v))
 		return 0;
 	return sbx_strv_push(&req->env, v) < 0 ? oom(err) : 0;
+}
+
+int sbx_request_add_env_list(struct sbx_request *req, const char *opt, const char *list,
+			     struct sbx_err *err)
+{
+	struct sbx_strv items = { 0 };
+	int rc = sbx_list_split(opt, list, "NAME[,NAME...]", &items, err);
+
+	for (size_t i = 0; rc == 0 && i < items.n; i++) {
+		/* Names only: the value is the host's (the job's) value. */
+		if (strchr(items.v[i], '='))
+			rc = sbx_err_set(err, 0, "give names; the job's value is passed",
+					 "env '%s': a value is not allowed here", items.v[i]);
+		else
+			rc = sbx_request_add_env(req, items.v[i], err);
+	}
+	sbx_strv_clear(&items);
+	return rc;
 }
 
 int sbx_request_set_writable(struct sbx_request *req, int writable,
@@ -407,7 +411,7 @@ enum {
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
-	OPT_PREMOUNTED,
+	OPT_PREMOUNTED, OPT_SLURM_STEP,
 };
 
 static const struct option long_opts[] = {
@@ -433,6 +437,7 @@ static const struct option long_opts[] = {
 	{ "entrypoint", no_argument, NULL, OPT_ENTRYPOINT },
 	{ "no-entrypoint", no_argument, NULL, OPT_NO_ENTRYPOINT },
 	{ "premounted", no_argument, NULL, OPT_PREMOUNTED },
+	{ "slurm-step", no_argument, NULL, OPT_SLURM_STEP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -447,12 +452,13 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	/* "+": stop at the first non-option, the command; ":": report a
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_PREMOUNTED) &&
-		    !front_end) {
+		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_PREMOUNTED ||
+		     c == OPT_SLURM_STEP) && !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
 					 c == OPT_TRUSTED ? "--trusted-mount" :
 					 c == OPT_PERSIST ? "--persist" :
-					 c == OPT_PREMOUNTED ? "--premounted" : "--cgroup-view");
+					 c == OPT_PREMOUNTED ? "--premounted" :
+					 c == OPT_SLURM_STEP ? "--slurm-step" : "--cgroup-view");
 			break;
 		}
 		switch (c) {
@@ -482,6 +488,7 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_TRUSTED: rc = sbx_request_add_trusted_mount(req, optarg, err); break;
 		case OPT_CGROUP_VIEW: req->cgroup_view = 1; break;
 		case OPT_PREMOUNTED: req->premounted = 1; break;
+		case OPT_SLURM_STEP: req->front_end = SBX_FRONT_SLURM; break;
 		case OPT_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 1, err); break;
 		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
@@ -548,6 +555,8 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
 		return -1;
 	if (req->premounted && sbx_strv_push(out, "--premounted") < 0)
+		return -1;
+	if (req->front_end == SBX_FRONT_SLURM && sbx_strv_push(out, "--slurm-step") < 0)
 		return -1;
 	if (req->entrypoint != SBX_UNSET &&
 	    sbx_strv_push(out, req->entrypoint ? "--entrypoint" : "--no-entrypoint") < 0)

@@ -11,6 +11,10 @@
 
 #define SBX_UNSET (-1)
 
+/* Which front end built the request: some defaults of the policy are per
+ * front end (the network: slurm_net, sandbox_run_net). */
+enum sbx_front_end { SBX_FRONT_SANDBOX_RUN = 0, SBX_FRONT_SLURM };
+
 struct sbx_mount_spec {
 	char *src;      /* as given (may be relative for sandbox-run) */
 	char *dst;      /* absolute path inside the sandbox */
@@ -35,6 +39,8 @@ struct sbx_request {
 	struct sbx_mount_spec *trusted_mounts;
 	size_t n_trusted_mounts;
 	char *persist;
+	/* Front ends only: a Slurm step (the plugin), not sandbox-run. */
+	enum sbx_front_end front_end;
 	/* Front ends only: limits are applied by the front end (Slurm's task
 	 * cgroups); the helper makes no cgroup, it only shows its own inside. */
 	int cgroup_view;
@@ -65,8 +71,13 @@ int sbx_path_normalise(const char *in, char **out);
  * remote option callbacks twice). */
 int sbx_request_set_image(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_add_mount(struct sbx_request *req, const char *spec, struct sbx_err *err);
-/* Comma-separated list of mount specs (--sandbox-mounts). */
-int sbx_request_add_mounts(struct sbx_request *req, const char *list, struct sbx_err *err);
+/* Comma-separated lists (--sandbox-mounts, --sandbox-env and their SANDBOX_*
+ * presets; opt names the one the user wrote), split by sbx_list_split: an
+ * empty element is refused. The env list takes names only. */
+int sbx_request_add_mounts(struct sbx_request *req, const char *opt, const char *list,
+			   struct sbx_err *err);
+int sbx_request_add_env_list(struct sbx_request *req, const char *opt, const char *list,
+			     struct sbx_err *err);
 int sbx_request_set_workdir(struct sbx_request *req, const char *v, struct sbx_err *err);
 /* "NAME" or "NAME=VALUE"; NAME must be a valid variable name. */
 int sbx_request_add_env(struct sbx_request *req, const char *v, struct sbx_err *err);
@@ -97,7 +108,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
  * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
- * --cgroup-view, --premounted. */
+ * --cgroup-view, --premounted, --slurm-step. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **policy_out,
 				  struct sbx_err *err);

@@ -104,6 +104,22 @@ setup() {
 	assert_host_unchanged
 }
 
+@test "an empty --env is refused" {
+	run_sbx --image "$IMG" --env "" -- true
+	assert_refused "env ''"
+	assert_host_unchanged
+}
+
+# sandbox-run has no comma lists: --mount and --env are given once per
+# element, so a comma is part of the path or value, never an empty element.
+@test "a comma in a --mount path is part of the path, not a list separator" {
+	mkdir "$BATS_TEST_TMPDIR/a,b"
+	echo comma >"$BATS_TEST_TMPDIR/a,b/file"
+	run_sbx --image "$IMG" --mount "$BATS_TEST_TMPDIR/a,b:/mnt/data,x:ro" -- cat /mnt/data,x/file
+	assert_success
+	assert_output "comma"
+}
+
 @test "a --config file that does not exist is refused" {
 	run_sbx --config /no/such/sandbox.conf --image "$IMG" -- true
 	assert_refused /no/such/sandbox.conf

@@ -88,6 +88,32 @@ load ../lib/common
 	assert_equal "lo" "$inside" "interfaces"
 }
 
+@test "under the shipped policy sandbox-run gets a private loopback-only network" {
+	run_sbx --config "$SBX_REPO/conf/sandbox.conf" --image "$IMG" -- sh -c 'cat /proc/net/dev; readlink /proc/self/ns/net'
+	assert_success
+	inside=$(printf '%s\n' "${lines[@]:2}" | grep -v '^net:\[' | cut -d: -f1 | tr -d ' ')
+	assert_equal "lo" "$inside" "interfaces"
+	assert_not_equal "$(readlink /proc/self/ns/net)" "${lines[-1]}" "the network namespace"
+}
+
+@test "sandbox_run_net = host gives sandbox-run the host's network; slurm_net does not" {
+	conf=$(policy namespaces.net=none namespaces.sandbox_run_net=host)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_output "$(readlink /proc/self/ns/net)"
+	conf=$(policy namespaces.net=none namespaces.slurm_net=host)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_not_equal "$(readlink /proc/self/ns/net)" "$output" "the network namespace"
+}
+
+@test "a host network default the site forbids gives none, not an error" {
+	conf=$(policy namespaces.net=host namespaces.allow_net_host=no)
+	run_sbx --config "$conf" --image "$IMG" -- readlink /proc/self/ns/net
+	assert_success
+	assert_not_equal "$(readlink /proc/self/ns/net)" "$output" "the network namespace"
+}
+
 @test "writable = yes makes the image writable without --writable" {
 	conf=$(policy rootfs.writable=yes)
 	run_sbx --config "$conf" --image "$IMG" -- sbx-probe write /new-file
@@ -243,4 +269,46 @@ load ../lib/common
 	)
 	run_sbx --config "$conf" --image "$IMG" -- true
 	assert_refused "$conf:3:"
+}
+
+# ------------------------------------------------------------ global options
+
+# The policy's cap of the cache shows which policy a cache command read.
+@test "--config before cache works as after it: ls, gc, rm" {
+	conf=$(policy images.cache_max_size=3G)
+	run_sbx --config "$conf" cache ls
+	assert_success
+	assert_output_contains "(cap 3.0G)"
+	before=$output
+	run_sbx cache --config "$conf" ls
+	assert_success
+	assert_output "$before"
+	run_sbx "--config=$conf" cache gc
+	assert_success
+	assert_output_contains "(cap 3.0G)"
+	run_sbx --config "$conf" cache rm --all
+	assert_success
+}
+
+@test "--config before info works as after it" {
+	conf=$(policy images.cache_max_size=3G)
+	run_sbx --config "$conf" info
+	assert_output_contains "policy file"
+	assert_output_contains "$conf is readable"
+	before=$output
+	run_sbx info --config "$conf"
+	assert_equal "$before" "$output" "the report"
+}
+
+@test "a missing --config before a subcommand is refused in one line" {
+	run_sbx --config /no/such/sandbox.conf cache ls
+	assert_refused /no/such/sandbox.conf
+}
+
+@test "a run whose command is called info or cache is still a run" {
+	# Not in the image: 127, the shim's "not found".
+	run -127 --separate-stderr sbx --config "$SBX_CONFIG" --image "$IMG" info
+	assert_stderr_contains "info"
+	run -127 --separate-stderr sbx --config "$SBX_CONFIG" --image "$IMG" -- cache ls
+	assert_stderr_contains "cache"
 }

@@ -769,7 +769,7 @@ static void unset_choices_take_the_policy_defaults(void **state)
 
 	fx->pol.writable = 1;
 	fx->pol.remap_root = 1;
-	fx->pol.net = SBX_NET_HOST;
+	fx->pol.sandbox_run_net = SBX_NET_HOST;
 	fx->pol.hostname = strdup("sandbox");
 	fx->pol.writable_size = 512u << 20;
 	fx->pol.tmp_size = 64u << 20;
@@ -817,7 +817,7 @@ static void the_request_wins_over_the_policy_defaults(void **state)
 
 	fx->pol.writable = 1;
 	fx->pol.remap_root = 1;
-	fx->pol.net = SBX_NET_HOST;
+	fx->pol.sandbox_run_net = SBX_NET_HOST;
 	fx->pol.hostname = strdup("sandbox");
 	assert_non_null(fx->pol.hostname);
 	with_image(fx);
@@ -850,9 +850,64 @@ static void a_host_network_default_the_site_forbids_falls_back_to_none(void **st
 {
 	struct fixture *fx = *state;
 
-	fx->pol.net = SBX_NET_HOST;
+	fx->pol.sandbox_run_net = SBX_NET_HOST;
 	fx->pol.allow_net_host = 0;
 	with_image(fx);
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_NONE);
+}
+
+static void a_slurm_step_gets_the_nodes_network_and_sandbox_run_none_by_default(void **state)
+{
+	struct fixture *fx = *state;
+
+	with_image(fx);
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_NONE);
+	sbx_plan_free(&fx->plan);
+	fx->req.front_end = SBX_FRONT_SLURM;
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_HOST);
+}
+
+static void a_slurm_step_asking_for_no_network_gets_none(void **state)
+{
+	struct fixture *fx = *state;
+
+	with_image(fx);
+	fx->req.front_end = SBX_FRONT_SLURM;
+	ok(sbx_request_set_net(&fx->req, "none", &fx->err), &fx->err);
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_NONE);
+}
+
+static void a_site_forbidding_the_host_network_gives_slurm_steps_none_without_an_error(void **state)
+{
+	struct fixture *fx = *state;
+
+	fx->pol.allow_net_host = 0;
+	with_image(fx);
+	fx->req.front_end = SBX_FRONT_SLURM;
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_NONE);
+	/* Asking for it is still refused, naming the key. */
+	sbx_plan_free(&fx->plan);
+	ok(sbx_request_set_net(&fx->req, "host", &fx->err), &fx->err);
+	assert_int_equal(sbx_plan_build(&fx->pol, &fx->req, &fx->plan, &fx->err), -1);
+	assert_msg_contains(&fx->err, "namespaces.allow_net_host = no");
+}
+
+static void each_front_end_takes_its_own_network_default(void **state)
+{
+	struct fixture *fx = *state;
+
+	fx->pol.slurm_net = SBX_NET_NONE;
+	fx->pol.sandbox_run_net = SBX_NET_HOST;
+	with_image(fx);
+	build_ok(fx);
+	assert_int_equal(fx->plan.net, SBX_NET_HOST);
+	sbx_plan_free(&fx->plan);
+	fx->req.front_end = SBX_FRONT_SLURM;
 	build_ok(fx);
 	assert_int_equal(fx->plan.net, SBX_NET_NONE);
 }
@@ -1267,6 +1322,10 @@ int main(void)
 		T(the_request_wins_over_the_policy_defaults),
 		T(the_request_can_ask_for_more_than_the_defaults),
 		T(a_host_network_default_the_site_forbids_falls_back_to_none),
+		T(a_slurm_step_gets_the_nodes_network_and_sandbox_run_none_by_default),
+		T(a_slurm_step_asking_for_no_network_gets_none),
+		T(a_site_forbidding_the_host_network_gives_slurm_steps_none_without_an_error),
+		T(each_front_end_takes_its_own_network_default),
 		T(the_workdir_is_normalised),
 		T(a_workdir_with_dotdot_is_refused),
 		T(the_callers_identity_is_carried_in),

@@ -115,7 +115,8 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_int_equal(a->sys, b->sys);
 	assert_int_equal(a->tmp, b->tmp);
 	assert_int_equal(a->shm, b->shm);
-	assert_int_equal(a->net, b->net);
+	assert_int_equal(a->slurm_net, b->slurm_net);
+	assert_int_equal(a->sandbox_run_net, b->sandbox_run_net);
 	assert_int_equal(a->allow_net_host, b->allow_net_host);
 	assert_str_or_null(a->hostname, b->hostname);
 	assert_int_equal(a->allow_hostname, b->allow_hostname);
@@ -178,7 +179,8 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(p->sys, SBX_SYS_RO);
 	assert_int_equal(p->tmp, SBX_SHARE_PRIVATE);
 	assert_int_equal(p->shm, SBX_SHARE_PRIVATE);
-	assert_int_equal(p->net, SBX_NET_NONE);
+	assert_int_equal(p->slurm_net, SBX_NET_HOST);
+	assert_int_equal(p->sandbox_run_net, SBX_NET_NONE);
 	assert_int_equal(p->allow_net_host, 1);
 	assert_null(p->hostname);
 	assert_int_equal(p->allow_hostname, 1);
@@ -273,7 +275,7 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 		    "mounts.allowed_sources mounts.mount_home "
 		    "mounts.allow_mount_home rootfs.writable rootfs.allow_writable "
 		    "rootfs.writable_size rootfs.tmp_size rootfs.sys rootfs.tmp "
-		    "rootfs.shm namespaces.net namespaces.allow_net_host "
+		    "rootfs.shm namespaces.slurm_net namespaces.sandbox_run_net namespaces.allow_net_host "
 		    "namespaces.hostname namespaces.allow_hostname "
 		    "namespaces.remap_root namespaces.allow_remap_root "
 		    "environment.clean environment.passthrough "
@@ -411,7 +413,8 @@ static void every_key_is_read(void **state)
 	assert_int_equal(p->sys, SBX_SYS_NONE);
 	assert_int_equal(p->tmp, SBX_SHARE_HOST);
 	assert_int_equal(p->shm, SBX_SHARE_HOST);
-	assert_int_equal(p->net, SBX_NET_HOST);
+	assert_int_equal(p->slurm_net, SBX_NET_HOST);
+	assert_int_equal(p->sandbox_run_net, SBX_NET_HOST);
 	assert_int_equal(p->allow_net_host, 0);
 	assert_string_equal(p->hostname, "sandbox.example.org");
 	assert_int_equal(p->allow_hostname, 0);
@@ -472,6 +475,25 @@ static void capability_names_are_normalised(void **state)
 	assert_list(&fx->pol.capabilities, "CAP_SYS_PTRACE CAP_NET_ADMIN CAP_CHOWN");
 }
 
+static void each_front_end_has_its_own_network_default(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[namespaces]\nslurm_net = none\nsandbox_run_net = host\n");
+	assert_int_equal(fx->pol.slurm_net, SBX_NET_NONE);
+	assert_int_equal(fx->pol.sandbox_run_net, SBX_NET_HOST);
+}
+
+static void net_sets_both_front_ends_in_the_files_order(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* A later per-front-end key wins over net, and net over an earlier one. */
+	load_ok(fx, "[namespaces]\nsandbox_run_net = host\nnet = none\nslurm_net = host\n");
+	assert_int_equal(fx->pol.slurm_net, SBX_NET_HOST);
+	assert_int_equal(fx->pol.sandbox_run_net, SBX_NET_NONE);
+}
+
 static void booleans_and_choices_take_any_case(void **state)
 {
 	struct fixture *fx = *state;
@@ -481,7 +503,8 @@ static void booleans_and_choices_take_any_case(void **state)
 	assert_int_equal(fx->pol.writable, 1);
 	assert_int_equal(fx->pol.allow_writable, 0);
 	assert_int_equal(fx->pol.sys, SBX_SYS_NONE);
-	assert_int_equal(fx->pol.net, SBX_NET_HOST);
+	assert_int_equal(fx->pol.slurm_net, SBX_NET_HOST);
+	assert_int_equal(fx->pol.sandbox_run_net, SBX_NET_HOST);
 }
 
 static void an_empty_hostname_keeps_the_hosts(void **state)
@@ -731,7 +754,7 @@ static void a_failed_load_keeps_the_previous_policy(void **state)
 	assert_int_equal(sbx_policy_load(&fx->pol, bad, 1, &fx->err), -1);
 	assert_string_equal(fx->pol.path, good);
 	assert_same_settings(&fx->pol, &expected);
-	assert_int_equal(fx->pol.net, SBX_NET_HOST);
+	assert_int_equal(fx->pol.sandbox_run_net, SBX_NET_HOST);
 	assert_list(&fx->pol.env_passthrough, "FOO");
 	sbx_policy_free(&expected);
 }
@@ -823,6 +846,8 @@ int main(void)
 		T(an_empty_list_allows_nothing),
 		T(list_paths_are_normalised),
 		T(capability_names_are_normalised),
+		T(each_front_end_has_its_own_network_default),
+		T(net_sets_both_front_ends_in_the_files_order),
 		T(booleans_and_choices_take_any_case),
 		T(an_empty_hostname_keeps_the_hosts),
 		T(comments_may_follow_a_value_after_a_semicolon),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spec/list.h"
 #include "spec/request.h"
 
 #define MOUNT_HINT "(use SRC[:DST[:ro|rw]] with absolute DST)"
@@ -200,51 +201,139 @@ static void an_empty_mount_flag_is_refused(void **state)
 			    "mount '/a:/b:': unknown flag '' (the flags are ro or rw)");
 }
 
-/* ---- mount lists ---- */
+/* ---- lists: --sandbox-mounts, --sandbox-env and their SANDBOX_* presets ---- */
+
+#define MOUNTS_HINT "(use SRC[:DST[:ro|rw]][,...] with no empty element)"
+#define ENV_LIST_HINT "(use NAME[,NAME...] with no empty element)"
 
 static void a_comma_list_adds_every_mount_in_order(void **state)
 {
 	struct fixture *fx = *state;
 
-	ok(sbx_request_add_mounts(&fx->req, "/a:/x,/b:/y:ro,/c", &fx->err), &fx->err);
+	ok(sbx_request_add_mounts(&fx->req, "--sandbox-mounts", "/a:/x,/b:/y:ro,/c", &fx->err), &fx->err);
 	assert_int_equal(fx->req.n_mounts, 3);
 	assert_mount(&fx->req.mounts[0], "/a", "/x", 0);
 	assert_mount(&fx->req.mounts[1], "/b", "/y", 1);
 	assert_mount(&fx->req.mounts[2], "/c", "/c", 0);
 }
 
-static void an_empty_item_in_a_mount_list_is_refused(void **state)
+static void a_comma_list_adds_every_variable_name_in_order(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_int_equal(sbx_request_add_mounts(&fx->req, "/a,,/b", &fx->err), -1);
-	assert_string_equal(fx->err.msg, "mounts '/a,,/b': empty item in the list "
-			    "(use SRC[:DST[:ro|rw]][,...])");
+	ok(sbx_request_add_env_list(&fx->req, "--sandbox-env", "FOO,BAR,_X1", &fx->err), &fx->err);
+	assert_int_equal(fx->req.env.n, 3);
+	assert_string_equal(fx->req.env.v[0], "FOO");
+	assert_string_equal(fx->req.env.v[1], "BAR");
+	assert_string_equal(fx->req.env.v[2], "_X1");
 }
 
-static void a_trailing_comma_in_a_mount_list_is_refused(void **state)
+/* Every list option and preset refuses an empty element the same way: one
+ * line naming what the user wrote, the list and the element's position, and
+ * nothing of the list is taken. */
+typedef int (*list_adder)(struct sbx_request *, const char *, const char *, struct sbx_err *);
+
+static void assert_list_refused(struct fixture *fx, list_adder add, const char *hint,
+				const char *opt, const char *list, const char *want)
 {
-	struct fixture *fx = *state;
+	char msg[512];
 
-	assert_int_equal(sbx_request_add_mounts(&fx->req, "/a,", &fx->err), -1);
-	assert_msg_contains(&fx->err, "empty item in the list");
-}
-
-static void an_empty_mount_list_is_refused(void **state)
-{
-	struct fixture *fx = *state;
-
-	assert_int_equal(sbx_request_add_mounts(&fx->req, "", &fx->err), -1);
-	assert_string_equal(fx->err.msg,
-			    "mounts '': empty mount list (use SRC[:DST[:ro|rw]][,...])");
+	assert_int_equal(add(&fx->req, opt, list, &fx->err), -1);
+	snprintf(msg, sizeof(msg), "%s %s", want, hint);
+	assert_string_equal(fx->err.msg, msg);
 	assert_int_equal(fx->req.n_mounts, 0);
+	assert_int_equal(fx->req.env.n, 0);
+}
+
+#define assert_mounts_refused(fx, opt, list, want) \
+	assert_list_refused(fx, sbx_request_add_mounts, MOUNTS_HINT, opt, list, want)
+#define assert_env_refused(fx, opt, list, want) \
+	assert_list_refused(fx, sbx_request_add_env_list, ENV_LIST_HINT, opt, list, want)
+
+static void an_empty_element_of_sandbox_mounts_is_refused_with_its_position(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_mounts_refused(fx, "--sandbox-mounts", "/a:/b,,/c:/d",
+			      "--sandbox-mounts '/a:/b,,/c:/d': element 2 of 3 is empty");
+	assert_mounts_refused(fx, "--sandbox-mounts", "/a,",
+			      "--sandbox-mounts '/a,': element 2 of 2 is empty");
+	assert_mounts_refused(fx, "--sandbox-mounts", ",/a",
+			      "--sandbox-mounts ',/a': element 1 of 2 is empty");
+	assert_mounts_refused(fx, "--sandbox-mounts", ",",
+			      "--sandbox-mounts ',': element 1 of 2 is empty");
+}
+
+static void an_empty_element_of_sandbox_env_is_refused_with_its_position(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_env_refused(fx, "--sandbox-env", "FOO,", "--sandbox-env 'FOO,': element 2 of 2 is empty");
+	assert_env_refused(fx, "--sandbox-env", "FOO,,BAR",
+			   "--sandbox-env 'FOO,,BAR': element 2 of 3 is empty");
+	assert_env_refused(fx, "--sandbox-env", ",FOO", "--sandbox-env ',FOO': element 1 of 2 is empty");
+}
+
+static void an_empty_element_of_a_preset_is_refused_naming_the_variable(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_mounts_refused(fx, "SANDBOX_MOUNTS", "/a:/b,,/c:/d",
+			      "SANDBOX_MOUNTS '/a:/b,,/c:/d': element 2 of 3 is empty");
+	assert_env_refused(fx, "SANDBOX_ENV", "FOO,", "SANDBOX_ENV 'FOO,': element 2 of 2 is empty");
+}
+
+static void an_empty_list_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_mounts_refused(fx, "--sandbox-mounts", "", "--sandbox-mounts '': empty list");
+	assert_mounts_refused(fx, "SANDBOX_MOUNTS", "", "SANDBOX_MOUNTS '': empty list");
+	assert_env_refused(fx, "--sandbox-env", "", "--sandbox-env '': empty list");
+	assert_env_refused(fx, "SANDBOX_ENV", "", "SANDBOX_ENV '': empty list");
+}
+
+static void a_refused_list_adds_nothing(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* The whole list is checked before any element is taken. */
+	assert_int_equal(sbx_request_add_mounts(&fx->req, "--sandbox-mounts", "/a:/x,/b:/y,", &fx->err), -1);
+	assert_int_equal(fx->req.n_mounts, 0);
+	assert_int_equal(sbx_request_add_env_list(&fx->req, "--sandbox-env", "FOO,BAR,", &fx->err), -1);
+	assert_int_equal(fx->req.env.n, 0);
+}
+
+static void a_value_in_the_env_list_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(sbx_request_add_env_list(&fx->req, "--sandbox-env", "FOO=1", &fx->err), -1);
+	assert_string_equal(fx->err.msg,
+			    "env 'FOO=1': a value is not allowed here (give names; the job's value is passed)");
+}
+
+static void the_list_splitter_keeps_every_element_as_written(void **state)
+{
+	struct fixture *fx = *state;
+	struct sbx_strv out = { 0 };
+
+	ok(sbx_list_split("--x", "a, b,c:d", "A[,A...]", &out, &fx->err), &fx->err);
+	assert_int_equal(out.n, 3);
+	assert_string_equal(out.v[0], "a");
+	assert_string_equal(out.v[1], " b");
+	assert_string_equal(out.v[2], "c:d");
+	sbx_strv_clear(&out);
+	assert_int_equal(sbx_list_split("--x", "a,b,", "A[,A...]", &out, &fx->err), -1);
+	assert_int_equal(out.n, 0);
+	assert_null(out.v);
 }
 
 static void a_bad_item_in_a_mount_list_is_named(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_int_equal(sbx_request_add_mounts(&fx->req, "/a:/x,/b:rel", &fx->err), -1);
+	assert_int_equal(sbx_request_add_mounts(&fx->req, "--sandbox-mounts", "/a:/x,/b:rel", &fx->err), -1);
 	assert_string_equal(fx->err.msg,
 			    "mount '/b:rel': destination 'rel' is not an absolute path " MOUNT_HINT);
 }
@@ -254,8 +343,8 @@ static void an_identical_mount_given_twice_is_kept_once(void **state)
 	struct fixture *fx = *state;
 
 	/* Slurm 22.05 runs remote option callbacks twice. */
-	ok(sbx_request_add_mounts(&fx->req, "/a:/x:ro,/b", &fx->err), &fx->err);
-	ok(sbx_request_add_mounts(&fx->req, "/a:/x:ro,/b", &fx->err), &fx->err);
+	ok(sbx_request_add_mounts(&fx->req, "--sandbox-mounts", "/a:/x:ro,/b", &fx->err), &fx->err);
+	ok(sbx_request_add_mounts(&fx->req, "--sandbox-mounts", "/a:/x:ro,/b", &fx->err), &fx->err);
 	ok(sbx_request_add_mount(&fx->req, "/a:/x:ro", &fx->err), &fx->err);
 	assert_int_equal(fx->req.n_mounts, 2);
 	assert_mount(&fx->req.mounts[0], "/a", "/x", 1);
@@ -723,6 +812,7 @@ static void front_end_options_are_not_for_users(void **state)
 	char *trusted[] = { "sandbox-run", "--trusted-mount", "/etc:/x", "cmd", NULL };
 	char *persist[] = { "sandbox-run", "--persist", "/tmp", "cmd", NULL };
 	char *premounted[] = { "sandbox-run", "--premounted", "--image", "/img.sqfs", "cmd", NULL };
+	char *slurm_step[] = { "sandbox-run", "--slurm-step", "--image", "/img", "cmd", NULL };
 
 	assert_int_equal(sbx_request_parse_args(&fx->req, 4, trusted, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --trusted-mount: unknown option (see sandbox-run --help)");
@@ -731,9 +821,13 @@ static void front_end_options_are_not_for_users(void **state)
 	/* Only a front end that holds the mount's fd may say so. */
 	assert_int_equal(sbx_request_parse_args(&fx->req, 5, premounted, NULL, NULL, &fx->err), -1);
 	assert_string_equal(fx->err.msg, "option --premounted: unknown option (see sandbox-run --help)");
+	/* Only the plugin's steps take the policy's slurm_net default. */
+	assert_int_equal(sbx_request_parse_args(&fx->req, 5, slurm_step, NULL, NULL, &fx->err), -1);
+	assert_string_equal(fx->err.msg, "option --slurm-step: unknown option (see sandbox-run --help)");
 	assert_int_equal((int)fx->req.n_trusted_mounts, 0);
 	assert_null(fx->req.persist);
 	assert_int_equal(fx->req.premounted, 0);
+	assert_int_equal(fx->req.front_end, SBX_FRONT_SANDBOX_RUN);
 }
 
 static void a_missing_value_is_reported_as_such(void **state)
@@ -880,6 +974,7 @@ static void assert_same_request(const struct sbx_request *a, const struct sbx_re
 	assert_str_or_null(a->hostname, b->hostname);
 	assert_int_equal(a->cgroup_view, b->cgroup_view);
 	assert_int_equal(a->premounted, b->premounted);
+	assert_int_equal(a->front_end, b->front_end);
 }
 
 /* req -> arguments -> a fresh request, which must equal req. */
@@ -912,7 +1007,8 @@ static void a_full_request_survives_the_trip_to_the_helper(void **state)
 	struct sbx_request *r = &fx->req;
 
 	ok(sbx_request_set_image(r, "/srv/images/debian", &fx->err), &fx->err);
-	ok(sbx_request_add_mounts(r, "/scratch/in:/in:ro,/scratch/out:/out,/opt", &fx->err), &fx->err);
+	ok(sbx_request_add_mounts(r, "--sandbox-mounts", "/scratch/in:/in:ro,/scratch/out:/out,/opt", &fx->err),
+	   &fx->err);
 	ok(sbx_request_add_trusted_mount(r, "/spool/job1/script:/job/script:ro", &fx->err), &fx->err);
 	ok(sbx_request_add_trusted_mount(r, "/spool/job1/env:/job/env", &fx->err), &fx->err);
 	ok(sbx_request_set_persist(r, "/var/lib/sandbox/named", &fx->err), &fx->err);
@@ -927,6 +1023,7 @@ static void a_full_request_survives_the_trip_to_the_helper(void **state)
 	ok(sbx_request_set_hostname(r, "box.example", &fx->err), &fx->err);
 	r->cgroup_view = 1;
 	r->premounted = 1;
+	r->front_end = SBX_FRONT_SLURM;
 	assert_round_trip(fx, r);
 }
 
@@ -1039,13 +1136,19 @@ int main(void)
 		T(an_unknown_mount_flag_is_refused),
 		T(an_empty_mount_flag_is_refused),
 		T(a_comma_list_adds_every_mount_in_order),
-		T(an_empty_item_in_a_mount_list_is_refused),
+
 		T(front_end_options_are_not_for_users),
 		T(a_missing_value_is_reported_as_such),
 		T(a_destination_spelled_another_way_is_the_same_destination),
 		T(parsing_after_a_permuting_getopt_starts_afresh),
-		T(a_trailing_comma_in_a_mount_list_is_refused),
-		T(an_empty_mount_list_is_refused),
+		T(a_comma_list_adds_every_variable_name_in_order),
+		T(an_empty_element_of_sandbox_mounts_is_refused_with_its_position),
+		T(an_empty_element_of_sandbox_env_is_refused_with_its_position),
+		T(an_empty_element_of_a_preset_is_refused_naming_the_variable),
+		T(an_empty_list_is_refused),
+		T(a_refused_list_adds_nothing),
+		T(a_value_in_the_env_list_is_refused),
+		T(the_list_splitter_keeps_every_element_as_written),
 		T(a_bad_item_in_a_mount_list_is_named),
 		T(an_identical_mount_given_twice_is_kept_once),
 		T(a_second_source_for_the_same_destination_is_refused),
