@@ -158,18 +158,13 @@ static int add_env_list(const char *arg, struct sbx_err *err)
 	int rc = 0;
 
 	if (!arg || !*arg)
-		return sbx_err_set(err, 0, "use NAME[,NAME...]", "env '': empty list");
+		return sbx_err_set(err, 0, "use NAME[=VALUE][,...]", "env '': empty list");
 	copy = strdup(arg);
 	if (!copy)
 		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
-	for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
-		/* Names only: the value is the host's (the job's) value. */
-		if (strchr(item, '='))
-			rc = sbx_err_set(err, 0, "give names; the job's value is passed",
-					 "env '%s': a value is not allowed here", item);
-		else
-			rc = sbx_request_add_env(&sbx_plugin.req, item, err);
-	}
+	/* NAME: the job's value; NAME=VALUE: this one (no comma in it). */
+	for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save))
+		rc = sbx_request_add_env(&sbx_plugin.req, item, err);
 	free(copy);
 	return rc;
 }
@@ -267,7 +262,8 @@ static struct spank_option options[] = {
 	{ "no-sandbox-mount-home", NULL, "Do not bind your home directory.", 0, 0, opt_home },
 	{ "sandbox-entrypoint", NULL, "Run the image's Entrypoint before the command.", 0, 1, opt_entrypoint },
 	{ "no-sandbox-entrypoint", NULL, "Do not run the image's Entrypoint.", 0, 0, opt_entrypoint },
-	{ "sandbox-env", "NAME[,NAME...]", "Pass these variables' values from the job.", 1, 0, opt_env },
+	{ "sandbox-env", "NAME[=VALUE][,...]",
+	  "Pass these variables' values from the job (PATH too), or set them.", 1, 0, opt_env },
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
 	{ "sandbox-name", "NAME", "Named sandbox: later steps of the job reuse its root.", 1, 0, opt_name },
