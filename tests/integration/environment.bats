@@ -128,9 +128,7 @@ load ../lib/common
 @test "a bad environment mode is refused with one line naming the key" {
 	conf=$(policy environment.mode=bare)
 	run_sbx --config "$conf" --image "$IMG" -- true
-	assert_status 125
-	assert_stderr_contains "bad value 'bare' for environment.mode (use inherit or clean)"
-	[ "${#stderr_lines[@]}" -eq 1 ] || { show_run; false; }
+	assert_refused "$conf:" "bad value 'bare' for environment.mode (use inherit or clean)"
 }
 
 @test "PATH is set inside" {

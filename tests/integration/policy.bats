@@ -176,14 +176,9 @@ load ../lib/common
 }
 
 @test "the key clean of earlier releases is refused, naming mode" {
-	conf=$(config_file <<-'EOF'
-	[environment]
-	clean = yes
-	EOF
-	)
+	conf=$(policy environment.clean=yes)
 	run_sbx --config "$conf" --image "$IMG" -- true
-	assert_status 125
-	assert_stderr_contains "$conf:2: key 'clean' in [environment] is now 'mode' (write mode = clean, or mode = inherit for the job's whole environment)"
+	assert_refused "$conf:" "key 'clean' in [environment] is now 'mode' (write mode = clean, or mode = inherit for the job's whole environment)"
 }
 
 # ------------------------------------------------------------ errors in the file
