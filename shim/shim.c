@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "util/error.h"
 #include "util/relay.h"
 #include "util/strv.h"
+#include "launch/environment.h"
 #include "launch/launch.h"
 #include "launch/runconf.h"
 
@@ -33,81 +33,7 @@
 struct shim_settings {
 	uint64_t caps;
 	int seccomp;
-	int clean;
 };
-
-static int env_name_matches(const char *entry, const char *pattern)
-{
-	size_t nlen = strcspn(entry, "=");
-	char name[256];
-
-	if (nlen >= sizeof(name))
-		return 0;
-	memcpy(name, entry, nlen);
-	name[nlen] = '\0';
-	return fnmatch(pattern, name, 0) == 0;
-}
-
-static int env_push(char ***env, size_t *n, const char *entry)
-{
-	size_t nlen = strcspn(entry, "=");
-	char **grown;
-
-	for (size_t i = 0; i < *n; i++) {
-		if (strncmp((*env)[i], entry, nlen) == 0 && (*env)[i][nlen] == '=') {
-			(*env)[i] = (char *)entry;
-			return 0;
-		}
-	}
-	grown = realloc(*env, (*n + 2) * sizeof(char *));
-	if (!grown)
-		return -1;
-	grown[(*n)++] = (char *)entry;
-	grown[*n] = NULL;
-	*env = grown;
-	return 0;
-}
-
-static int env_push_all(char ***env, size_t *n, const struct sbx_runconf *cfg, const char *key)
-{
-	size_t pos = 0;
-	const char *v;
-
-	while ((v = sbx_runconf_next(cfg, &pos, key)))
-		if (env_push(env, n, v) < 0)
-			return -1;
-	return 0;
-}
-
-/* The environment, lowest first (docs/images.md): the built-in PATH, the
- * image's Env, the caller's variables that match a keep pattern (all of
- * them when clean is off), then identity and the user's own values. */
-static char **build_env(const struct sbx_runconf *cfg, int clean)
-{
-	extern char **environ;
-	char **env = calloc(1, sizeof(char *));
-	size_t n = 0, pos;
-	const char *v;
-
-	if (!env)
-		return NULL;
-	if (env_push_all(&env, &n, cfg, "base") < 0 || env_push_all(&env, &n, cfg, "image") < 0)
-		goto fail;
-	for (char **e = environ; *e; e++) {
-		int keep = !clean;
-
-		for (pos = 0; !keep && (v = sbx_runconf_next(cfg, &pos, "keep"));)
-			keep = env_name_matches(*e, v);
-		if (keep && env_push(&env, &n, *e) < 0)
-			goto fail;
-	}
-	if (env_push_all(&env, &n, cfg, "set") < 0)
-		goto fail;
-	return env;
-fail:
-	free(env);
-	return NULL;
-}
 
 static int strv_add_records(struct sbx_strv *sv, const struct sbx_runconf *cfg, const char *key)
 {
@@ -291,13 +217,17 @@ int sbx_shim_main(int argc, char **argv)
 	}
 	c.caps = sbx_runconf_caps(&cfg);
 	c.seccomp = (v = sbx_runconf_get(&cfg, "seccomp")) && strcmp(v, "1") == 0;
-	c.clean = !(v = sbx_runconf_get(&cfg, "clean")) || strcmp(v, "0") != 0;
 	if (c.seccomp && sbx_runconf_load(SBX_SHIM_DIR "/" SBX_SECCOMP_FILE, &bpf) < 0) {
 		fprintf(stderr, "sandbox: exec: read the seccomp filter: %s\n", strerror(errno));
 		return 125;
 	}
-	env = build_env(&cfg, c.clean);
-	if (!env || build_argv(&cfg, argv0, argv, &cmd) < 0) {
+	/* This task's own environment: under Slurm the job's, with this
+	 * task's SLURM_PROCID and PMI_RANK (the shim's variables are gone). */
+	if (sbx_env_build(&cfg, environ, &env, &err) < 0) {
+		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+		return 125;
+	}
+	if (build_argv(&cfg, argv0, argv, &cmd) < 0) {
 		fprintf(stderr, "sandbox: exec: out of memory\n");
 		return 125;
 	}

@@ -37,7 +37,9 @@ int sbx_runconf_write(const struct sbx_plan *plan, const struct sbx_image_config
 	    put(fd, "clean", plan->env_clean ? "1" : "0") < 0)
 		goto fail;
 	if (put_all(fd, "base", &plan->env_base) < 0 || put_all(fd, "image", &img->env) < 0 ||
-	    put_all(fd, "keep", &plan->env_keep) < 0 || put_all(fd, "set", &plan->env_set) < 0 ||
+	    put_all(fd, "passthrough", &plan->env_passthrough) < 0 ||
+	    put_all(fd, "deny", &plan->env_deny) < 0 ||
+	    put_all(fd, "identity", &plan->env_identity) < 0 || put_all(fd, "user", &plan->env_user) < 0 ||
 	    (img->workdir && put(fd, "workdir", img->workdir) < 0) ||
 	    (plan->entrypoint && put_all(fd, "entrypoint", &img->entrypoint) < 0) ||
 	    put_all(fd, "cmd", &img->cmd) < 0)

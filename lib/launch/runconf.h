@@ -20,10 +20,9 @@ struct sbx_runconf {
 	size_t len;
 };
 
-/* Records: caps, seccomp, clean; the environment in rising precedence,
- * base (built-in PATH) < image (its Env) < keep (the caller's variables by
- * policy and --env NAME) < set (identity, --env NAME=VALUE); the image's
- * workdir, and its entrypoint (only when it is to run) and cmd. */
+/* Records: caps, seccomp; the environment's rules (clean, base, image,
+ * passthrough, deny, identity, user: launch/environment.h applies them);
+ * the image's workdir, and its entrypoint (only when it is to run) and cmd. */
 int sbx_runconf_write(const struct sbx_plan *plan, const struct sbx_image_config *img, int fd,
 		     struct sbx_err *err);
 

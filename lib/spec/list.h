@@ -11,7 +11,7 @@
  * list or an empty element is an error naming opt (the option or preset as
  * the user wrote it), the list and the element's position, with syntax as
  * the hint, e.g.
- *   "--sandbox-env 'FOO,': element 2 of 2 is empty (use NAME[,NAME...] with no empty element)"
+ *   "--sandbox-env 'FOO,': element 2 of 2 is empty (use NAME[=VALUE][,...] with no empty element)"
  * On error out is empty. */
 int sbx_list_split(const char *opt, const char *list, const char *syntax,
 		   struct sbx_strv *out, struct sbx_err *err);

@@ -239,42 +239,35 @@ static int resolve_user(struct sbx_plan *plan, struct sbx_err *err)
 	return 0;
 }
 
+/* The rules only: the values come from the image and from each task's own
+ * environment, in the shim (launch/environment.h). */
 static int build_env(const struct sbx_policy *pol, const struct sbx_request *req,
 		     struct sbx_plan *plan, struct sbx_err *err)
 {
 	char buf[PATH_MAX + 64];
-	int have_path = 0, have_home = 0, have_user = 0, have_logname = 0;
 
 	plan->env_clean = pol->env_clean;
-	if (!plan->env_clean && sbx_strv_push(&plan->env_keep, "*") < 0)
+	if (sbx_strv_push(&plan->env_base,
+			  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
 		goto oom;
-	for (size_t i = 0; i < pol->env_passthrough.n; i++)
-		if (sbx_strv_push(&plan->env_keep, pol->env_passthrough.v[i]) < 0)
+	for (size_t i = 0; plan->env_clean && i < pol->env_passthrough.n; i++)
+		if (sbx_strv_push(&plan->env_passthrough, pol->env_passthrough.v[i]) < 0)
 			goto oom;
-	for (size_t i = 0; i < req->env.n; i++) {
-		const char *e = req->env.v[i];
-		struct sbx_strv *to = strchr(e, '=') ? &plan->env_set : &plan->env_keep;
-
-		/* What the user sets or passes wins over the defaults below. */
-		have_path |= strncmp(e, "PATH", 4) == 0 && (e[4] == '=' || e[4] == '\0');
-		have_home |= strncmp(e, "HOME", 4) == 0 && (e[4] == '=' || e[4] == '\0');
-		have_user |= strncmp(e, "USER", 4) == 0 && (e[4] == '=' || e[4] == '\0');
-		have_logname |= strncmp(e, "LOGNAME", 7) == 0 && (e[7] == '=' || e[7] == '\0');
-		if (sbx_strv_push(to, e) < 0)
+	for (size_t i = 0; i < pol->env_deny.n; i++)
+		if (sbx_strv_push(&plan->env_deny, pol->env_deny.v[i]) < 0)
 			goto oom;
-	}
-	if (!have_path && sbx_strv_push(&plan->env_base,
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
-		goto oom;
 	snprintf(buf, sizeof(buf), "HOME=%s", plan->remap_root ? "/root" : plan->home);
-	if (!have_home && sbx_strv_push(&plan->env_set, buf) < 0)
+	if (sbx_strv_push(&plan->env_identity, buf) < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "USER=%s", plan->remap_root ? "root" : plan->user);
-	if (!have_user && sbx_strv_push(&plan->env_set, buf) < 0)
+	if (sbx_strv_push(&plan->env_identity, buf) < 0)
 		goto oom;
 	snprintf(buf, sizeof(buf), "LOGNAME=%s", plan->remap_root ? "root" : plan->user);
-	if (!have_logname && sbx_strv_push(&plan->env_set, buf) < 0)
+	if (sbx_strv_push(&plan->env_identity, buf) < 0)
 		goto oom;
+	for (size_t i = 0; i < req->env.n; i++)
+		if (sbx_strv_push(&plan->env_user, req->env.v[i]) < 0)
+			goto oom;
 	return 0;
 oom:
 	return sbx_err_set(err, ENOMEM, NULL, "out of memory");
@@ -415,9 +408,11 @@ void sbx_plan_free(struct sbx_plan *plan)
 		free(plan->binds[i].dst);
 	}
 	free(plan->binds);
-	sbx_strv_clear(&plan->env_keep);
-	sbx_strv_clear(&plan->env_set);
 	sbx_strv_clear(&plan->env_base);
+	sbx_strv_clear(&plan->env_passthrough);
+	sbx_strv_clear(&plan->env_deny);
+	sbx_strv_clear(&plan->env_identity);
+	sbx_strv_clear(&plan->env_user);
 	sbx_strv_clear(&plan->seccomp_deny);
 	free(plan->user);
 	free(plan->home);

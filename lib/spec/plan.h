@@ -37,10 +37,13 @@ struct sbx_plan {
 	char *workdir;            /* NULL: the caller's cwd if it exists inside, else / */
 	char *persist;            /* NULL, or the directory that keeps the writable layer */
 
-	int env_clean;
-	struct sbx_strv env_keep; /* names or globs taken from the caller's environment */
-	struct sbx_strv env_set;  /* "NAME=VALUE" set inside: identity, then the user's */
-	struct sbx_strv env_base; /* "NAME=VALUE" below everything, the image's Env included (PATH) */
+	/* The command's environment, applied per task by launch/environment.h */
+	struct sbx_strv env_base;     /* "NAME=VALUE" below everything, the image's Env included (PATH) */
+	int env_clean;                /* take only env_passthrough from the job */
+	struct sbx_strv env_passthrough; /* clean: names or globs taken from the job */
+	struct sbx_strv env_deny;     /* names or globs never taken from the job */
+	struct sbx_strv env_identity; /* "NAME=VALUE": HOME, USER, LOGNAME of the sandbox's user */
+	struct sbx_strv env_user;     /* --env: "NAME" (the job's value) or "NAME=VALUE" */
 
 	int seccomp;
 	struct sbx_strv seccomp_deny;    /* final deny list (syscall names) */

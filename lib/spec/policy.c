@@ -30,7 +30,7 @@ enum key_type {
 	KEY_BOOL, KEY_SIZE, KEY_NET, KEY_NET_BOTH, KEY_SYS, KEY_SHARE, KEY_HOSTNAME,
 	KEY_DIRS, KEY_ENV_NAMES, KEY_CAPS, KEY_SYSCALLS,
 	KEY_OPT_SIZE, KEY_SWAP, KEY_CPUS, KEY_COUNT, KEY_UNAVAILABLE, KEY_CGROUP_PATH,
-	KEY_HOSTS, KEY_PATH,
+	KEY_HOSTS, KEY_PATH, KEY_ENV_MODE,
 };
 
 struct key {
@@ -72,8 +72,9 @@ static const struct key keys[] = {
 	KEY("namespaces", "allow_hostname", KEY_BOOL, allow_hostname),
 	KEY("namespaces", "remap_root", KEY_BOOL, remap_root),
 	KEY("namespaces", "allow_remap_root", KEY_BOOL, allow_remap_root),
-	KEY("environment", "clean", KEY_BOOL, env_clean),
+	KEY("environment", "mode", KEY_ENV_MODE, env_clean),
 	KEY("environment", "passthrough", KEY_ENV_NAMES, env_passthrough),
+	KEY("environment", "deny", KEY_ENV_NAMES, env_deny),
 	KEY("environment", "allow_user_env", KEY_BOOL, allow_user_env),
 	KEY("security", "capabilities", KEY_CAPS, capabilities),
 	KEY("security", "seccomp", KEY_BOOL, seccomp),
@@ -112,6 +113,9 @@ static const struct word unavailable_words[] = {
 };
 static const struct word share_words[] = {
 	{ "private", SBX_SHARE_PRIVATE }, { "host", SBX_SHARE_HOST }, { NULL, 0 },
+};
+static const struct word env_mode_words[] = {
+	{ "inherit", 0 }, { "clean", 1 }, { NULL, 0 },
 };
 
 /* The value of s in words (case-insensitive), or -1. */
@@ -421,7 +425,8 @@ static int set_choice(struct load_ctx *ctx, const struct key *key,
 		      const char *value, void *field)
 {
 	const struct word *words = key->type == KEY_NET || key->type == KEY_NET_BOTH ? net_words :
-				   key->type == KEY_SYS ? sys_words : share_words;
+				   key->type == KEY_SYS ? sys_words :
+				   key->type == KEY_ENV_MODE ? env_mode_words : share_words;
 	char hint[64];
 	int v = lookup_word(words, value);
 
@@ -439,6 +444,8 @@ static int set_choice(struct load_ctx *ctx, const struct key *key,
 		*(enum sbx_net *)field = (enum sbx_net)v;
 	else if (key->type == KEY_SYS)
 		*(enum sbx_sys *)field = (enum sbx_sys)v;
+	else if (key->type == KEY_ENV_MODE)
+		*(int *)field = v;
 	else
 		*(enum sbx_share *)field = (enum sbx_share)v;
 	return 1;
@@ -477,6 +484,7 @@ static int set_key(struct load_ctx *ctx, size_t k, const char *value)
 	case KEY_NET_BOTH:
 	case KEY_SYS:
 	case KEY_SHARE:
+	case KEY_ENV_MODE:
 		return set_choice(ctx, key, value, field);
 	case KEY_OPT_SIZE:
 		/* Empty: no such limit. */
@@ -574,6 +582,10 @@ static int on_key(void *user, const char *section, const char *name,
 		if (strcmp(keys[k].name, name) == 0)
 			return set_key(ctx, k, value);
 	}
+	/* A key of earlier releases: say what replaced it. */
+	if (strcmp(section, "environment") == 0 && strcmp(name, "clean") == 0)
+		return fail(ctx, "write mode = clean, or mode = inherit for the job's whole environment",
+			    "key 'clean' in [environment] is now 'mode'");
 	/* Headings are checked by the reader; this is a safety net. */
 	if (!known_section)
 		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
@@ -611,7 +623,7 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.allow_hostname = 1,
 		.remap_root = 0,
 		.allow_remap_root = 1,
-		.env_clean = 1,
+		.env_clean = 0,
 		.allow_user_env = 1,
 		.seccomp = 1,
 		.cache_max_size = 20 * GIB,
@@ -723,6 +735,7 @@ void sbx_policy_free(struct sbx_policy *pol)
 	sbx_strv_clear(&pol->kernel_squashfs);
 	sbx_strv_clear(&pol->mount_sources);
 	sbx_strv_clear(&pol->env_passthrough);
+	sbx_strv_clear(&pol->env_deny);
 	sbx_strv_clear(&pol->capabilities);
 	sbx_strv_clear(&pol->seccomp_allow);
 	sbx_strv_clear(&pol->seccomp_deny);

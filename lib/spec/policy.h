@@ -56,8 +56,9 @@ struct sbx_policy {
 	int allow_remap_root;          /* allow_remap_root */
 
 	/* [environment] */
-	int env_clean;                 /* clean = yes|no */
-	struct sbx_strv env_passthrough; /* passthrough = NAME or glob (SLURM_*) list */
+	int env_clean;                 /* mode = inherit (0) | clean (1) */
+	struct sbx_strv env_passthrough; /* passthrough = NAME or glob (SLURM_*) list, for mode = clean */
+	struct sbx_strv env_deny;      /* deny = NAME or glob list never inherited */
 	int allow_user_env;            /* allow_user_env: may users add --env */
 
 	/* [security] */

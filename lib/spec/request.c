@@ -333,16 +333,11 @@ int sbx_request_add_env_list(struct sbx_request *req, const char *opt, const cha
 			     struct sbx_err *err)
 {
 	struct sbx_strv items = { 0 };
-	int rc = sbx_list_split(opt, list, "NAME[,NAME...]", &items, err);
+	int rc = sbx_list_split(opt, list, "NAME[=VALUE][,...]", &items, err);
 
-	for (size_t i = 0; rc == 0 && i < items.n; i++) {
-		/* Names only: the value is the host's (the job's) value. */
-		if (strchr(items.v[i], '='))
-			rc = sbx_err_set(err, 0, "give names; the job's value is passed",
-					 "env '%s': a value is not allowed here", items.v[i]);
-		else
-			rc = sbx_request_add_env(req, items.v[i], err);
-	}
+	/* NAME: the job's value; NAME=VALUE: this one (no comma in it). */
+	for (size_t i = 0; rc == 0 && i < items.n; i++)
+		rc = sbx_request_add_env(req, items.v[i], err);
 	sbx_strv_clear(&items);
 	return rc;
 }

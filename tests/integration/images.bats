@@ -303,20 +303,46 @@ only in the image"
 	assert_output "$HOME $(id -un) $(id -un)"
 }
 
-@test "a passed-through variable of the caller beats the image's Env" {
+@test "the caller's variable beats the image's Env" {
 	need_fuse
-	local conf
-	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM IMAGE_VAR")
-	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	IMAGE_VAR=from-caller run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
 	assert_success
 	assert_output "from-caller"
 }
 
-@test "the sandbox user's identity beats a passed-through USER of the caller" {
+@test "the image's PATH beats the caller's unless --env PATH names it" {
+	need_fuse
+	PATH=/sbx-host-only:$PATH run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$PATH"'
+	assert_success
+	assert_output "/opt/sbx-imgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	PATH=/sbx-host-only:$PATH run_sbx --image "$IMAGES/oci-layered" --env PATH -- /bin/sh -c 'echo "$PATH"'
+	assert_success
+	assert_output "/sbx-host-only:$PATH"
+}
+
+@test "a variable the site denies leaves the image's value" {
 	need_fuse
 	local conf
-	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM USER")
-	USER=caller-user run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$USER"'
+	conf=$(policy images.cache_dir="$FILE_CACHE" environment.deny="IMAGE_*")
+	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	assert_success
+	assert_output "from-image"
+}
+
+@test "with mode = clean a passed-through variable of the caller beats the image's Env" {
+	need_fuse
+	local conf
+	conf=$(policy images.cache_dir="$FILE_CACHE" environment.mode=clean environment.passthrough="TERM IMAGE_VAR")
+	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	assert_success
+	assert_output "from-caller"
+	OTHER=x run_sbx --config "$conf" --image "$IMAGES/oci-layered" -- sh -c 'echo "$IMAGE_VAR"'
+	assert_output "from-image"
+}
+
+@test "the sandbox user's identity beats the caller's USER" {
+	need_fuse
+	USER=caller-user run_sbx --image "$IMAGES/oci-layered" -- sh -c 'echo "$USER"'
 	assert_success
 	assert_output "$(id -un)"
 }
@@ -328,11 +354,9 @@ only in the image"
 	assert_output "chosen"
 }
 
-@test "--env beats a passed-through variable and the image's Env" {
+@test "--env beats the caller's variable and the image's Env" {
 	need_fuse
-	local conf
-	conf=$(policy images.cache_dir="$FILE_CACHE" environment.passthrough="TERM IMAGE_VAR")
-	IMAGE_VAR=from-caller run_sbx --config "$conf" --image "$IMAGES/oci-layered" \
+	IMAGE_VAR=from-caller run_sbx --image "$IMAGES/oci-layered" \
 		--env IMAGE_VAR=from-flag -- sh -c 'echo "$IMAGE_VAR"'
 	assert_success
 	assert_output "from-flag"

@@ -186,19 +186,25 @@ load ../lib/common
 	assert_output_contains "Seccomp: 0"
 }
 
-@test "passthrough passes the listed variables" {
-	conf=$(policy "environment.passthrough=SITE_*, TERM")
+@test "passthrough passes the listed variables with mode = clean" {
+	conf=$(policy environment.mode=clean "environment.passthrough=SITE_*, TERM")
 	SITE_VAR=from-site OTHER_VAR=hidden run_sbx --config "$conf" --image "$IMG" -- env
 	assert_success
 	assert_output_contains "SITE_VAR=from-site"
 	refute_output_contains "OTHER_VAR"
 }
 
-@test "clean = no passes the caller's environment" {
-	conf=$(policy environment.clean=no)
+@test "mode = inherit passes the caller's environment" {
+	conf=$(policy environment.mode=inherit "environment.passthrough=TERM")
 	SITE_VAR=kept run_sbx --config "$conf" --image "$IMG" -- env
 	assert_success
 	assert_output_contains "SITE_VAR=kept"
+}
+
+@test "the key clean of earlier releases is refused, naming mode" {
+	conf=$(policy environment.clean=yes)
+	run_sbx --config "$conf" --image "$IMG" -- true
+	assert_refused "$conf:" "key 'clean' in [environment] is now 'mode' (write mode = clean, or mode = inherit for the job's whole environment)"
 }
 
 # ------------------------------------------------------------ errors in the file

@@ -36,7 +36,8 @@ is_root() {
 # ---------------------------------------------------------------- fixtures
 
 # The default policy of the suite: everything a test may ask for is allowed,
-# and the defaults are the documented ones (read-only, no network, clean env).
+# and the defaults are the documented ones (read-only, no network, the
+# caller's environment).
 write_default_config() {
 	cat >"$1" <<-'EOF'
 	# slurm-sandbox test suite: permissive limits, documented defaults
@@ -63,8 +64,9 @@ write_default_config() {
 	allow_remap_root = yes
 
 	[environment]
-	clean = yes
+	mode = inherit
 	passthrough = TERM
+	deny =
 	allow_user_env = yes
 
 	[security]

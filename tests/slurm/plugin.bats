@@ -130,11 +130,11 @@ assert_refused() {
 	[ "$output" = in-the-image ]
 }
 
-@test "--sandbox-env passes a variable's value from the job" {
+@test "the job's variables reach the task; --sandbox-env NAME=VALUE sets one (environment.bats has the rest)" {
 	run --separate-stderr as_user env SBX_FOO=bar srun -n1 --sandbox-image="$IMG" sh -c 'echo "[$SBX_FOO]"'
-	[ "$output" = "[]" ]
-	run --separate-stderr as_user env SBX_FOO=bar srun -n1 --sandbox-image="$IMG" --sandbox-env=SBX_FOO sh -c 'echo "[$SBX_FOO]"'
 	[ "$output" = "[bar]" ]
+	run --separate-stderr as_user env SBX_FOO=bar srun -n1 --sandbox-image="$IMG" --sandbox-env=SBX_FOO=set sh -c 'echo "[$SBX_FOO]"'
+	[ "$output" = "[set]" ]
 }
 
 @test "TMPDIR, TaskProlog, ulimit -s and the task ids reach the command inside" {

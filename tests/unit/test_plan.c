@@ -169,7 +169,7 @@ static void assert_plan_empty(const struct sbx_plan *plan)
 	assert_null(plan->binds);
 	assert_int_equal(plan->n_binds, 0);
 	assert_null(plan->user);
-	assert_null(plan->env_set.v);
+	assert_null(plan->env_identity.v);
 	assert_null(plan->seccomp_deny.v);
 }
 
@@ -949,98 +949,74 @@ static void the_callers_identity_is_carried_in(void **state)
 
 /* ---- sbx_plan_build: environment ---- */
 
-static void a_clean_environment_keeps_only_the_passthrough_list(void **state)
+/* The plan holds the environment's rules; the values come from the image
+ * and each task's environment (test_environment.c). */
+static void the_default_environment_inherits_the_job(void **state)
 {
 	struct fixture *fx = *state;
 	char want[PATH_MAX + 16];
 
 	with_image(fx);
 	build_ok(fx);
-	assert_int_equal(fx->plan.env_clean, 1);
-	assert_int_equal(fx->plan.env_keep.n, fx->pol.env_passthrough.n);
-	for (size_t i = 0; i < fx->pol.env_passthrough.n; i++)
-		assert_string_equal(fx->plan.env_keep.v[i], fx->pol.env_passthrough.v[i]);
-	assert_lacks(&fx->plan.env_keep, "*");
-	/* The default PATH is the lowest layer (an image's PATH wins over
-	 * it); the sandbox user's identity sits above the caller's variables. */
+	assert_int_equal(fx->plan.env_clean, 0);
+	assert_int_equal(fx->plan.env_passthrough.n, 0);
+	assert_int_equal(fx->plan.env_deny.n, 0);
+	assert_int_equal(fx->plan.env_user.n, 0);
+	/* The default PATH is the lowest layer (an image's PATH wins over it). */
 	assert_int_equal(fx->plan.env_base.n, 1);
 	assert_string_equal(fx->plan.env_base.v[0], DEFAULT_PATH);
-	assert_int_equal(fx->plan.env_set.n, 3);
+	assert_int_equal(fx->plan.env_identity.n, 3);
 	snprintf(want, sizeof(want), "HOME=%s", fx->plan.home);
-	assert_string_equal(fx->plan.env_set.v[0], want);
+	assert_string_equal(fx->plan.env_identity.v[0], want);
 	snprintf(want, sizeof(want), "USER=%s", fx->plan.user);
-	assert_string_equal(fx->plan.env_set.v[1], want);
+	assert_string_equal(fx->plan.env_identity.v[1], want);
 	snprintf(want, sizeof(want), "LOGNAME=%s", fx->plan.user);
-	assert_string_equal(fx->plan.env_set.v[2], want);
+	assert_string_equal(fx->plan.env_identity.v[2], want);
 }
 
-static void a_user_path_replaces_the_default_path(void **state)
+static void a_clean_environment_keeps_only_the_passthrough_list(void **state)
 {
 	struct fixture *fx = *state;
 
+	fx->pol.env_clean = 1;
 	with_image(fx);
-	ok(sbx_request_add_env(&fx->req, "PATH=/opt/app/bin:/usr/bin", &fx->err), &fx->err);
 	build_ok(fx);
-	assert_contains(&fx->plan.env_set, "PATH=/opt/app/bin:/usr/bin");
-	assert_lacks(&fx->plan.env_set, DEFAULT_PATH);
-	assert_int_equal(fx->plan.env_base.n, 0);
+	assert_int_equal(fx->plan.env_clean, 1);
+	assert_int_equal(fx->plan.env_passthrough.n, fx->pol.env_passthrough.n);
+	for (size_t i = 0; i < fx->pol.env_passthrough.n; i++)
+		assert_string_equal(fx->plan.env_passthrough.v[i], fx->pol.env_passthrough.v[i]);
 }
 
-static void a_user_home_user_and_logname_win_over_the_defaults(void **state)
-{
-	struct fixture *fx = *state;
-	size_t homes = 0;
-
-	with_image(fx);
-	ok(sbx_request_add_env(&fx->req, "HOME=/scratch", &fx->err), &fx->err);
-	ok(sbx_request_add_env(&fx->req, "USER", &fx->err), &fx->err);
-	ok(sbx_request_add_env(&fx->req, "LOGNAME=me", &fx->err), &fx->err);
-	build_ok(fx);
-	assert_contains(&fx->plan.env_set, "HOME=/scratch");
-	assert_contains(&fx->plan.env_set, "LOGNAME=me");
-	assert_contains(&fx->plan.env_keep, "USER");
-	for (size_t i = 0; i < fx->plan.env_set.n; i++) {
-		homes += strncmp(fx->plan.env_set.v[i], "HOME=", 5) == 0;
-		assert_true(strncmp(fx->plan.env_set.v[i], "USER=", 5) != 0);
-	}
-	assert_int_equal((int)homes, 1);
-}
-
-static void a_variable_named_like_path_keeps_the_default_path(void **state)
+static void the_deny_list_goes_into_the_plan_in_either_mode(void **state)
 {
 	struct fixture *fx = *state;
 
+	assert_int_equal(sbx_strv_push(&fx->pol.env_deny, "AWS_*"), 0);
 	with_image(fx);
-	ok(sbx_request_add_env(&fx->req, "PATHX=/x", &fx->err), &fx->err);
 	build_ok(fx);
-	assert_contains(&fx->plan.env_set, "PATHX=/x");
-	assert_contains(&fx->plan.env_base, DEFAULT_PATH);
+	assert_contains(&fx->plan.env_deny, "AWS_*");
+	sbx_plan_free(&fx->plan);
+	fx->pol.env_clean = 1;
+	build_ok(fx);
+	assert_contains(&fx->plan.env_deny, "AWS_*");
 }
 
-static void user_env_names_are_kept_and_values_are_set(void **state)
+static void user_env_names_and_values_are_kept_in_order(void **state)
 {
 	struct fixture *fx = *state;
 
 	with_image(fx);
 	ok(sbx_request_add_env(&fx->req, "MY_TOKEN", &fx->err), &fx->err);
 	ok(sbx_request_add_env(&fx->req, "OMP_NUM_THREADS=8", &fx->err), &fx->err);
+	ok(sbx_request_add_env(&fx->req, "PATH=/opt/app/bin:/usr/bin", &fx->err), &fx->err);
 	build_ok(fx);
-	assert_contains(&fx->plan.env_keep, "MY_TOKEN");
-	assert_lacks(&fx->plan.env_set, "MY_TOKEN");
-	assert_contains(&fx->plan.env_set, "OMP_NUM_THREADS=8");
-	assert_lacks(&fx->plan.env_keep, "OMP_NUM_THREADS=8");
-}
-
-static void without_a_clean_environment_everything_is_kept(void **state)
-{
-	struct fixture *fx = *state;
-
-	fx->pol.env_clean = 0;
-	with_image(fx);
-	build_ok(fx);
-	assert_int_equal(fx->plan.env_clean, 0);
-	assert_contains(&fx->plan.env_keep, "*");
+	assert_int_equal(fx->plan.env_user.n, 3);
+	assert_string_equal(fx->plan.env_user.v[0], "MY_TOKEN");
+	assert_string_equal(fx->plan.env_user.v[1], "OMP_NUM_THREADS=8");
+	assert_string_equal(fx->plan.env_user.v[2], "PATH=/opt/app/bin:/usr/bin");
+	/* The lower layers stay: the shim puts the user's above them. */
 	assert_contains(&fx->plan.env_base, DEFAULT_PATH);
+	assert_int_equal(fx->plan.env_identity.n, 3);
 }
 
 static void a_remapped_root_is_root_in_the_environment(void **state)
@@ -1050,9 +1026,9 @@ static void a_remapped_root_is_root_in_the_environment(void **state)
 	with_image(fx);
 	ok(sbx_request_set_remap_root(&fx->req, 1, &fx->err), &fx->err);
 	build_ok(fx);
-	assert_contains(&fx->plan.env_set, "HOME=/root");
-	assert_contains(&fx->plan.env_set, "USER=root");
-	assert_contains(&fx->plan.env_set, "LOGNAME=root");
+	assert_contains(&fx->plan.env_identity, "HOME=/root");
+	assert_contains(&fx->plan.env_identity, "USER=root");
+	assert_contains(&fx->plan.env_identity, "LOGNAME=root");
 }
 
 /* ---- sbx_plan_build: seccomp and capabilities ---- */
@@ -1329,12 +1305,10 @@ int main(void)
 		T(the_workdir_is_normalised),
 		T(a_workdir_with_dotdot_is_refused),
 		T(the_callers_identity_is_carried_in),
+		T(the_default_environment_inherits_the_job),
 		T(a_clean_environment_keeps_only_the_passthrough_list),
-		T(a_user_path_replaces_the_default_path),
-		T(a_user_home_user_and_logname_win_over_the_defaults),
-		T(a_variable_named_like_path_keeps_the_default_path),
-		T(user_env_names_are_kept_and_values_are_set),
-		T(without_a_clean_environment_everything_is_kept),
+		T(the_deny_list_goes_into_the_plan_in_either_mode),
+		T(user_env_names_and_values_are_kept_in_order),
 		T(a_remapped_root_is_root_in_the_environment),
 		T(the_default_deny_list_is_used),
 		T(seccomp_allow_removes_a_call_from_the_deny_list),

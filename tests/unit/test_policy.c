@@ -124,6 +124,7 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_int_equal(a->allow_remap_root, b->allow_remap_root);
 	assert_int_equal(a->env_clean, b->env_clean);
 	assert_strv_same(&a->env_passthrough, &b->env_passthrough);
+	assert_strv_same(&a->env_deny, &b->env_deny);
 	assert_int_equal(a->allow_user_env, b->allow_user_env);
 	assert_strv_same(&a->capabilities, &b->capabilities);
 	assert_int_equal(a->seccomp, b->seccomp);
@@ -186,7 +187,8 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(p->allow_hostname, 1);
 	assert_int_equal(p->remap_root, 0);
 	assert_int_equal(p->allow_remap_root, 1);
-	assert_int_equal(p->env_clean, 1);
+	assert_int_equal(p->env_clean, 0);
+	assert_int_equal(p->env_deny.n, 0);
 	assert_list(&p->env_passthrough,
 		    "TERM LANG LANGUAGE LC_* TZ SLURM_* SLURMD_* PMI_* PMIX_* OMPI_* "
 		    "I_MPI_* CUDA_VISIBLE_DEVICES NVIDIA_VISIBLE_DEVICES "
@@ -278,7 +280,7 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 		    "rootfs.shm namespaces.slurm_net namespaces.sandbox_run_net namespaces.allow_net_host "
 		    "namespaces.hostname namespaces.allow_hostname "
 		    "namespaces.remap_root namespaces.allow_remap_root "
-		    "environment.clean environment.passthrough "
+		    "environment.mode environment.passthrough environment.deny "
 		    "environment.allow_user_env security.capabilities "
 		    "security.seccomp security.seccomp_allow security.seccomp_deny "
 		    "cgroups.memory cgroups.max_memory cgroups.swap cgroups.memory_high "
@@ -394,8 +396,9 @@ static void every_key_is_read(void **state)
 		"remap_root = yes\n"
 		"allow_remap_root = no\n"
 		"[environment]\n"
-		"clean = no\n"
+		"mode = clean\n"
 		"passthrough = HOME PATH\n"
+		"deny = AWS_* *_TOKEN\n"
 		"allow_user_env = no\n"
 		"[security]\n"
 		"capabilities = CAP_SYS_PTRACE\n"
@@ -420,8 +423,9 @@ static void every_key_is_read(void **state)
 	assert_int_equal(p->allow_hostname, 0);
 	assert_int_equal(p->remap_root, 1);
 	assert_int_equal(p->allow_remap_root, 0);
-	assert_int_equal(p->env_clean, 0);
+	assert_int_equal(p->env_clean, 1);
 	assert_list(&p->env_passthrough, "HOME PATH");
+	assert_list(&p->env_deny, "AWS_* *_TOKEN");
 	assert_int_equal(p->allow_user_env, 0);
 	assert_list(&p->capabilities, "CAP_SYS_PTRACE");
 	assert_int_equal(p->seccomp, 0);
@@ -445,7 +449,7 @@ static void an_indented_line_continues_a_list(void **state)
 		    "passthrough = TERM LANG\n"
 		    "  ; a comment inside the list\n"
 		    "    SLURM_*, TERM\n"
-		    "clean = yes\n");
+		    "mode = clean\n");
 	assert_list(&fx->pol.env_passthrough, "TERM LANG SLURM_*");
 }
 
@@ -564,6 +568,36 @@ static void a_bad_choice_is_refused(void **state)
 {
 	assert_load_fails(*state, "[namespaces]\nnet = bridge\n", 2,
 			  "bad value 'bridge' for namespaces.net (use none or host)");
+}
+
+static void the_environment_mode_is_inherit_or_clean(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[environment]\nmode = clean\n");
+	assert_int_equal(fx->pol.env_clean, 1);
+	load_ok(fx, "[environment]\nmode = Inherit\n");
+	assert_int_equal(fx->pol.env_clean, 0);
+}
+
+static void a_bad_environment_mode_is_refused(void **state)
+{
+	assert_load_fails(*state, "[environment]\nmode = empty\n", 2,
+			  "bad value 'empty' for environment.mode (use inherit or clean)");
+}
+
+static void the_old_clean_key_names_its_replacement(void **state)
+{
+	assert_load_fails(*state, "[environment]\nclean = yes\n", 2,
+			  "key 'clean' in [environment] is now 'mode' (write mode = clean, "
+			  "or mode = inherit for the job's whole environment)");
+}
+
+static void a_deny_list_takes_names_and_globs_only(void **state)
+{
+	assert_load_fails(*state, "[environment]\ndeny = AWS_* FOO=1\n", 2,
+			  "bad name 'FOO=1' in environment.deny "
+			  "(use variable names or globs such as SLURM_*)");
 }
 
 static void bad_sizes_are_refused(void **state)
@@ -862,6 +896,10 @@ int main(void)
 		T(a_key_outside_any_section_is_refused),
 		T(a_bad_boolean_is_refused),
 		T(a_bad_choice_is_refused),
+		T(the_environment_mode_is_inherit_or_clean),
+		T(a_bad_environment_mode_is_refused),
+		T(the_old_clean_key_names_its_replacement),
+		T(a_deny_list_takes_names_and_globs_only),
 		T(bad_sizes_are_refused),
 		T(a_zero_size_is_refused),
 		T(a_relative_image_directory_is_refused),

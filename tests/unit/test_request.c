@@ -204,7 +204,7 @@ static void an_empty_mount_flag_is_refused(void **state)
 /* ---- lists: --sandbox-mounts, --sandbox-env and their SANDBOX_* presets ---- */
 
 #define MOUNTS_HINT "(use SRC[:DST[:ro|rw]][,...] with no empty element)"
-#define ENV_LIST_HINT "(use NAME[,NAME...] with no empty element)"
+#define ENV_LIST_HINT "(use NAME[=VALUE][,...] with no empty element)"
 
 static void a_comma_list_adds_every_mount_in_order(void **state)
 {
@@ -304,13 +304,14 @@ static void a_refused_list_adds_nothing(void **state)
 	assert_int_equal(fx->req.env.n, 0);
 }
 
-static void a_value_in_the_env_list_is_refused(void **state)
+static void the_env_list_takes_names_and_values(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_int_equal(sbx_request_add_env_list(&fx->req, "--sandbox-env", "FOO=1", &fx->err), -1);
-	assert_string_equal(fx->err.msg,
-			    "env 'FOO=1': a value is not allowed here (give names; the job's value is passed)");
+	assert_int_equal(sbx_request_add_env_list(&fx->req, "--sandbox-env", "FOO=1,BAR", &fx->err), 0);
+	assert_int_equal(fx->req.env.n, 2);
+	assert_string_equal(fx->req.env.v[0], "FOO=1");
+	assert_string_equal(fx->req.env.v[1], "BAR");
 }
 
 static void the_list_splitter_keeps_every_element_as_written(void **state)
@@ -1147,7 +1148,7 @@ int main(void)
 		T(an_empty_element_of_a_preset_is_refused_naming_the_variable),
 		T(an_empty_list_is_refused),
 		T(a_refused_list_adds_nothing),
-		T(a_value_in_the_env_list_is_refused),
+		T(the_env_list_takes_names_and_values),
 		T(the_list_splitter_keeps_every_element_as_written),
 		T(a_bad_item_in_a_mount_list_is_named),
 		T(an_identical_mount_given_twice_is_kept_once),
