@@ -180,6 +180,46 @@ install: all
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 .PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+
+# Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
+# against the libraries built with clang and the fuzzer's instrumentation in
+# their own directory. Not part of all or check: make fuzz FUZZ_SECONDS=60.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := $(WARN) $(DEFS) -fPIC -O1 -g $(FUZZ_SAN) -Ilib
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_CORE_OBJ  := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_IMAGE_OBJ := $(IMAGE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libsandbox-core.a: $(FUZZ_CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/libsandbox-image.a: $(FUZZ_IMAGE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libsandbox-image.a $(FUZZ_BUILD)/libsandbox-core.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< \
+		$(FUZZ_BUILD)/libsandbox-image.a $(FUZZ_BUILD)/libsandbox-core.a $(LDLIBS_ALL) $(LDLIBS_IMAGE)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+-include $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_IMAGE_OBJ:.o=.d) $(FUZZ_BIN:=.d)
+
+.PHONY: fuzz fuzz-build
