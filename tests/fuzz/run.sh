@@ -26,9 +26,9 @@ for t in "$@"; do
 	bin=$FUZZ_BUILD/$t
 	out=$FUZZ_OUT/$t
 	rm -rf "$out"
-	mkdir -p "$out/corpus" "$out/artifacts"
+	mkdir -p "$out/corpus" "$out/artifacts" "$out/tmp"
 	[ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$out/corpus/" 2>/dev/null
-	"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+	TMPDIR=$out/tmp "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$out/artifacts/" "$out/corpus" >"$out/log" 2>&1
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -n 1)
 	corpus=$(find "$out/corpus" -type f | wc -l)
