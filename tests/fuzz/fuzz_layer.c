@@ -86,8 +86,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	if (sbx_unpack_init(&u, root_fd, MAX_UNPACKED, "image 'fuzz'", &err) == 0) {
-		if (sbx_unpack_layer(&u, archive, 1, 1, &err) == 0)
-			sbx_unpack_layer(&u, archive, 0, 0, &err);
+		if (sbx_unpack_layer(&u, archive, 1, 1, &err) == 0 &&
+		    sbx_unpack_layer(&u, archive, 0, 0, &err) == 0)
+			err.msg[0] = '\0';
+		/* FUZZ_VERBOSE=1: say what a seed does. */
+		if (getenv("FUZZ_VERBOSE"))
+			fprintf(stderr, "fuzz_layer: %s (files %llu, dirs %llu, symlinks %llu, skipped %llu)\n",
+				err.msg[0] ? err.msg : "ok", (unsigned long long)u.files,
+				(unsigned long long)u.dirs, (unsigned long long)u.symlinks,
+				(unsigned long long)u.skipped);
 		snprintf(path, sizeof(path), "%s/pseudo", outer);
 		sbx_unpack_write_pseudo(&u, path, &err);
 		sbx_unpack_root(&u, &mode, &uid, &gid);
