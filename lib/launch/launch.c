@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "launch/ready.h"
 #include "util/strv.h"
 
 static const char *helper_path(const struct sbx_launch_opts *opts)
@@ -285,25 +286,6 @@ static void close_pair(int p[2])
 	}
 }
 
-/* "ready <init pid> <cgroup|->": the cgroup an absolute path with no ".."
- * (sandbox-run removes it if the helper could not). */
-static int parse_ready(const char *line, struct sbx_sandbox *sb)
-{
-	char cgroup[sizeof(sb->cgroup)] = "";
-	int init_pid = 0, end = 0;
-
-	if (sscanf(line, "ready %d %1023s%n", &init_pid, cgroup, &end) != 2 || line[end] ||
-	    init_pid <= 0)
-		return -1;
-	if (strcmp(cgroup, "-") == 0)
-		cgroup[0] = '\0';
-	else if (cgroup[0] != '/' || strstr(cgroup, "/..") || strstr(cgroup, "//"))
-		return -1;
-	sb->init_pid = init_pid;
-	snprintf(sb->cgroup, sizeof(sb->cgroup), "%s", cgroup);
-	return 0;
-}
-
 int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_request *req,
 		      struct sbx_sandbox *sb, struct sbx_err *err)
 {
@@ -390,7 +372,7 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		sbx_err_set(err, 0, NULL, "%s", line + 6);
 		goto fail;
 	}
-	if (parse_ready(line, sb) < 0) {
+	if (sbx_ready_parse(line, &sb->init_pid, sb->cgroup, sizeof(sb->cgroup)) < 0) {
 		sbx_err_set(err, 0, "sandbox-run and sandbox-helper must come from the same build",
 			    "helper '%s': unexpected reply '%s'", helper, line);
 		goto fail;

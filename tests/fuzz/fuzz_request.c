@@ -2,7 +2,9 @@
  * The input, split at newlines, becomes an argv for the helper's option
  * parser; a request it accepts must survive sbx_request_to_args and a second
  * parse unchanged. Each line also goes through the mount-spec, path, comma
- * list, env-list and size/count/CPU parsers on their own. */
+ * list, env-list and size/count/CPU parsers on their own, and through the
+ * setters the plugin's SANDBOX_* presets call (plugin/args.c
+ * sbx_options_apply_presets), each on a request of its own. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +15,27 @@
 #include "spec/request.h"
 
 #define MAX_ARGS 64
+
+typedef int (*setter_fn)(struct sbx_request *, const char *, struct sbx_err *);
+
+/* SANDBOX_IMAGE, _WORKDIR, _NET, _HOSTNAME, _MEMORY, _CPUS, _PIDS = line. */
+static void preset_setters(const char *line)
+{
+	static const setter_fn setters[] = {
+		sbx_request_set_image, sbx_request_set_workdir, sbx_request_set_net,
+		sbx_request_set_hostname, sbx_request_set_memory, sbx_request_set_cpus,
+		sbx_request_set_pids,
+	};
+
+	for (size_t i = 0; i < sizeof(setters) / sizeof(setters[0]); i++) {
+		struct sbx_err err = { 0 };
+		struct sbx_request req;
+
+		sbx_request_init(&req);
+		setters[i](&req, line, &err);
+		sbx_request_free(&req);
+	}
+}
 
 static void parse_one_line(const char *line)
 {
@@ -34,6 +57,7 @@ static void parse_one_line(const char *line)
 	sbx_request_add_mounts(&req, "--sandbox-mounts", line, &err);
 	sbx_request_add_env_list(&req, "--sandbox-env", line, &err);
 	sbx_request_free(&req);
+	preset_setters(line);
 	sbx_parse_size(line, &u64, &err);
 	sbx_parse_count(line, &u64, &err);
 	sbx_parse_cpus(line, &u32, &err);
