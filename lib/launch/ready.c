@@ -4,8 +4,10 @@
 #include <string.h>
 
 /* The helper runs as the user and any process of that user may write this
- * record: a pid that is not positive or a cgroup that could climb out of
- * /sys/fs/cgroup is refused (sandbox-run removes the cgroup if the helper
+ * record: a pid that is not positive, a cgroup that could climb out of
+ * /sys/fs/cgroup, or one with a control character (which the helper's own
+ * record never has, and which would reach messages and the shim's
+ * environment) is refused (sandbox-run removes the cgroup if the helper
  * could not). */
 int sbx_ready_parse(const char *line, pid_t *init_pid, char *cgroup, size_t cgroup_len)
 {
@@ -20,6 +22,9 @@ int sbx_ready_parse(const char *line, pid_t *init_pid, char *cgroup, size_t cgro
 		return -1;
 	if (strlen(cg) >= cgroup_len)
 		return -1;
+	for (const char *c = cg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -1;
 	*init_pid = pid;
 	memcpy(cgroup, cg, strlen(cg) + 1);
 	return 0;

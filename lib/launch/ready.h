@@ -9,8 +9,8 @@
 
 /* "ready <init pid> <cgroup|->", nothing after it: *init_pid > 0 and the
  * cgroup ("" for "-") an absolute path with no "/.." and no "//", at most
- * cgroup_len - 1 bytes. Returns 0, or -1 (nothing written) for any other
- * line. */
+ * cgroup_len - 1 bytes, without control characters. Returns 0, or -1
+ * (nothing written) for any other line. */
 int sbx_ready_parse(const char *line, pid_t *init_pid, char *cgroup, size_t cgroup_len);
 
 #endif

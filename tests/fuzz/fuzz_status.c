@@ -2,8 +2,8 @@
  * sbx_status_record, lib/launch/ready.c sbx_ready_parse). The input is read
  * two ways:
  *   - as the line the launcher got: whatever sbx_ready_parse accepts has a
- *     pid > 0 and a cgroup that is "" or absolute, without "/..", "//" or
- *     whitespace;
+ *     pid > 0 and a cgroup that is "" or absolute, without "/..", "//",
+ *     whitespace or control characters;
  *   - as the text of a record the helper writes (first byte: its kind): the
  *     record is one line, ends in '\n', holds no other control character,
  *     and fits the launcher's buffer. It is then parsed as the launcher
@@ -30,7 +30,7 @@ static void check_parse(const char *line)
 	if (cgroup[0] && (cgroup[0] != '/' || strstr(cgroup, "/..") || strstr(cgroup, "//")))
 		abort();
 	for (const char *c = cgroup; *c; c++)
-		if ((unsigned char)*c <= ' ')
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
 			abort();
 }
 
