@@ -3,6 +3,9 @@
 #   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
+#   make check-long      the long suites: check-load (tests/load/), as root
+#   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
+#   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -160,6 +163,24 @@ check-vm: all $(PROBE)
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
+# The long suites, as root: not part of check (minutes, not seconds).
+# check-load: 500 sequential and 50 concurrent sandboxed steps on the local
+# cluster, with fds, RSS, threads, mounts and cgroups sampled (tests/load/).
+check-long: check-load
+
+check-load: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/load/run.sh
+
+# Static analysis: cppcheck and clang-tidy with the build's own flags
+# (tests/lint/run.sh; the checks are .clang-tidy, tests/lint/cppcheck.supp).
+lint:
+	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib' tests/lint/run.sh
+
+# valgrind memcheck on sandbox-run, the helper and the shim, for a
+# directory, a squashfs and an imported image (tests/valgrind/run.sh).
+check-valgrind: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/valgrind/run.sh
+
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
@@ -182,7 +203,7 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm check-long check-load check-valgrind lint demo install clean
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

@@ -28,6 +28,7 @@ static int name_matches(const char *entry, const char *glob)
 	char small[256], *name = small;
 	int rc;
 
+	/* cppcheck-suppress redundantInitialization ; only for long names */
 	if (len >= sizeof(small) && !(name = strndup(entry, len)))
 		return 0;
 	if (name == small) {

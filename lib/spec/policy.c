@@ -570,7 +570,7 @@ static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
 {
 	struct load_ctx *ctx = user;
-	int known_section = 0;
+	int section_known = 0;
 
 	if (!*section)
 		return fail(ctx, "put it under a [section] heading",
@@ -578,7 +578,7 @@ static int on_key(void *user, const char *section, const char *name,
 	for (size_t k = 0; k < N_KEYS; k++) {
 		if (strcmp(keys[k].section, section) != 0)
 			continue;
-		known_section = 1;
+		section_known = 1;
 		if (strcmp(keys[k].name, name) == 0)
 			return set_key(ctx, k, value);
 	}
@@ -587,7 +587,7 @@ static int on_key(void *user, const char *section, const char *name,
 		return fail(ctx, "write mode = clean, or mode = inherit for the job's whole environment",
 			    "key 'clean' in [environment] is now 'mode'");
 	/* Headings are checked by the reader; this is a safety net. */
-	if (!known_section)
+	if (!section_known)
 		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
 			    "unknown section [%s]", section);
 	return fail(ctx, "see docs/policy.md for the keys",

@@ -1,3 +1,5 @@
+/* The definitions: clang's analyzer sees them under their own names. */
+#define SBX_ERROR_IMPL
 #include "util/error.h"
 
 #include <errno.h>

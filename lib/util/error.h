@@ -36,6 +36,16 @@ int sbx_err_prefix(struct sbx_err *err, const char *fmt, ...)
 
 void sbx_err_clear(struct sbx_err *err);
 
+/* clang's static analyzer (make lint) does not look into variadic functions,
+ * so it would take "return sbx_err_set(...)" for a success that may leave
+ * out-values unset: tell it what the comments above say. No effect on the
+ * build. */
+#if defined(__clang_analyzer__) && !defined(SBX_ERROR_IMPL)
+#define sbx_err_set(...) (sbx_err_set(__VA_ARGS__), -1)
+#define sbx_err_sys(...) (sbx_err_sys(__VA_ARGS__), -1)
+#define sbx_err_prefix(...) (sbx_err_prefix(__VA_ARGS__), -1)
+#endif
+
 /* The one-line, user-facing form: "sandbox: <msg>". */
 const char *sbx_err_line(const struct sbx_err *err, char *buf, size_t len);
 
