@@ -101,7 +101,7 @@ job=$(as_user salloc -N3 --exclusive --mem=0 --no-shell 2>&1 | sed -n 's/.*Grant
 # 12 combinations of kind, named or not, 1 or 4 tasks; $tasks, $desc.
 # A named sandbox lives on the nodes it was made on: its steps keep to them
 # (node1; node2), the first one making it with the image, the next ones
-# joining it by name alone.
+# joining it by name alone. The concurrent steps make one each.
 declare -A named_seen=()
 step_args() {
 	local i=$1 kind=${kinds[$(($1 % 3))]} named=$(($1 / 3 % 2)) four=$(($1 / 6 % 2)) name
@@ -122,7 +122,12 @@ step_args() {
 		args+=(-N1 -n1 -w "node$((i % 3 + 1))")
 		tasks=1
 	fi
-	if [ "$named" = 1 ]; then
+	if [ "$named" = 1 ] && [ "${concurrent:-0}" = 1 ]; then
+		# At once: a name of its own (two steps mounting one named
+		# sandbox's writable layer at the same time is not a use case).
+		args+=(--sandbox-name="load-c$i" --sandbox-image="${image[$kind]}")
+		desc="$kind named $tasks-task"
+	elif [ "$named" = 1 ]; then
 		name=load-$kind-$tasks
 		args+=(--sandbox-name="$name")
 		[ -n "${named_seen[$name]:-}" ] || args+=(--sandbox-image="${image[$kind]}")
@@ -247,6 +252,7 @@ done
 seq_ms=$(( $(now_ms) - seq_start ))
 
 conc_start=$(now_ms)
+concurrent=1
 pids=()
 for i in $(seq 1 "$CONC"); do
 	run_step "$((SEQ + i))" "$WORK/conc.$i" &
