@@ -178,9 +178,22 @@ stepds() {
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" && echo "$p"
 	done
 }
-# Zombies do not count: a detached helper (and srun's own child) is
-# reparented to this machine's pid 1, which reaps it when it gets to it.
-user_procs() { ps -u "$SBX_USER" -o stat= | grep -vc '^Z'; }
+# The test user's processes of this run: those that carry this cluster's
+# SLURM_CONF (srun, the tasks) or name its directories (the helpers and
+# their init, squashfuse, the registry); another suite running as the same
+# user at the same time does not count. Nor do zombies: a detached helper
+# (and srun's own child) is reparented to this machine's pid 1, which reaps
+# it when it gets to it.
+user_procs() {
+	local p n=0
+	for p in $(ps -u "$SBX_USER" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }'); do
+		if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" ||
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$SBX_CLUSTER" -e "$WORK"; then
+			n=$((n + 1))
+		fi
+	done
+	echo "$n"
+}
 procs_now() { echo "$(user_procs) $(stepds | wc -l)"; }
 wait_quiet() {
 	for _ in $(seq 1 600); do
