@@ -175,7 +175,7 @@ slurmd_pids=$(cat "$SBX_CLUSTER"/run/slurmd-node*.pid)
 stepds() {
 	local p
 	for p in $(pgrep -f '^slurmstepd: '); do
-		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" && echo "$p"
+		tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qxF "SLURM_CONF=$SLURM_CONF" && echo "$p"
 	done
 }
 # The test user's processes of this run: those that carry this cluster's
@@ -187,8 +187,8 @@ stepds() {
 user_procs() {
 	local p n=0
 	for p in $(ps -u "$SBX_USER" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }'); do
-		if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" ||
-			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$SBX_CLUSTER" -e "$WORK"; then
+		if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qxF "SLURM_CONF=$SLURM_CONF" ||
+			tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -e "$SBX_CLUSTER" -e "$WORK"; then
 			n=$((n + 1))
 		fi
 	done
