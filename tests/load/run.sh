@@ -4,19 +4,23 @@
 # sandboxed steps one after the other, then SBX_LOAD_CONC at once, mixed:
 # a directory, a squashfs (squashfuse) and a docker:// image from a local
 # registry (imported once, then a cache hit), named and unnamed, 1 task and
-# 4 tasks on 2 nodes. Every step must print the image's marker once per task.
+# 4 tasks (unnamed: on 2 nodes). Every step must print the image's marker
+# once per task.
 #
 # While they run, a long-lived sandboxed step (its srun and slurmstepd) stays
-# up, and every SBX_LOAD_EVERY steps, once the node is quiet again (no
-# process of the test user but that step's), the script samples the open
-# fds, RSS and threads of each slurmd, of that slurmstepd and of that srun,
-# and the mounts and cgroups of the node (this machine). It prints the first
+# up, and every SBX_LOAD_EVERY steps, once the node is quiet again (this
+# run's processes of the test user and slurmstepds back to what they were
+# before the first step; at most 60 s, else that counts as a failure), the
+# script samples the open fds, RSS and threads of each slurmd, of that
+# slurmstepd and of that srun, and the mounts (this machine's mount
+# namespace) and cgroups (every directory under /sys/fs/cgroup, so another
+# suite making cgroups meanwhile shows too) of the node. It prints the first
 # and last samples, the time per step of the first and last 50, and a
 # verdict. Exit status 1 when a step failed or, from the first sample to the
 # last, when
 #   - fds of any sampled process grew by more than LOAD_FD_SLACK (2),
 #   - threads grew by more than LOAD_THREAD_SLACK (2),
-#   - the node's mounts or cgroups grew at all,
+#   - the node's mounts, cgroups or processes grew at all,
 #   - an RSS grew by more than LOAD_RSS_SLACK_KB (32 MiB, generous: glibc's
 #     arenas and Slurm's caches settle over the first steps).
 # The time per step is printed, never asserted (a shared machine).
