@@ -32,6 +32,8 @@ for b in sandbox-run sandbox-helper sandbox-exec tests/sbx-probe; do
 done
 if [ "$(id -u)" -eq 0 ]; then
 	id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user" || exit 1
+	runuser -u "$user" -- test -r "$0" -a -x "$BUILD/sandbox-run" ||
+		skip "$user cannot read $0 or $BUILD (make check makes them readable)"
 	exec runuser -u "$user" -- env BUILD="$BUILD" VALGRIND_KEEP="${VALGRIND_KEEP:-}" "$0" "$@"
 fi
 
