@@ -4,6 +4,8 @@
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb [DIST=trixie]  Debian packages in build-deb/<dist>/ (debian/)
+#   make check-deb       build, install, test and purge the bookworm package (root)
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -11,6 +13,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 SYSCONFDIR ?= $(PREFIX)/etc
 SLURM_PLUGINDIR ?= $(PREFIX)/lib/slurm
 DOCDIR     ?= $(PREFIX)/share/doc/slurm-sandbox
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 
 SANITIZE ?= 0
@@ -147,7 +150,12 @@ unit: $(UNIT_BIN)
 -include $(CORE_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(HELPER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
 	$(PLUGIN_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(SHIM_CORE_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
-check: all unit $(PROBE) $(RACE) check-plugin-symbols
+# The man pages and docs name every option and policy key the code has, and
+# nothing else (tests/docs-drift.sh).
+check-docs:
+	tests/docs-drift.sh
+
+check: all unit $(PROBE) $(RACE) check-plugin-symbols check-docs
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
@@ -177,12 +185,31 @@ install: all
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/sandbox-run.1 $(DESTDIR)$(MANDIR)/man1/sandbox-run.1
+	install -m 0644 man/sandbox.conf.5 $(DESTDIR)$(MANDIR)/man5/sandbox.conf.5
+	install -m 0644 man/spank_sandbox.8 $(DESTDIR)$(MANDIR)/man8/spank_sandbox.8
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
 
-clean:
-	rm -rf build build-asan build-fuzz
+# Debian packages (debian/): bookworm on this machine, trixie inside the
+# root tests/vm/trixie-root.sh makes. The .debs land in build-deb/<dist>/.
+DIST ?= bookworm
+deb:
+	tests/deb/build-deb.sh $(DIST)
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+deb-trixie:
+	tests/deb/build-deb.sh trixie
+
+# As root, slow (builds, installs, runs the Slurm suite on the installed
+# files, purges): not part of check.
+check-deb:
+	tests/deb/test-package.sh
+
+clean:
+	rm -rf build build-asan build-fuzz build-deb
+
+.PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm demo install clean \
+	deb deb-trixie check-deb
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in
