@@ -154,6 +154,7 @@ unit: $(UNIT_BIN)
 # nothing else (tests/docs-drift.sh).
 check-docs:
 	tests/docs-drift.sh
+	tests/docs-drift.sh --self-test
 
 check: all unit $(PROBE) $(RACE) check-plugin-symbols check-docs
 	tests/install-check.sh
