@@ -35,8 +35,8 @@ if [ "${1:-}" = --self-test ]; then
 		local want=$1 what=$2 out rc
 		out=$(DOCS_DRIFT_ROOT=$tmp/t "$0" 2>&1)
 		rc=$?
-		if { [ "$want" = pass ] && [ "$rc" -eq 0 ]; } || { [ "$want" = fail ] && [ "$rc" -ne 0 ]; }; then
-			echo "ok: $what: ${want}s ($(printf '%s\n' "$out" | grep -v 'note:' | head -n 1))"
+		if { [ "$want" = pass ] && [ "$rc" -eq 0 ]; } || { [ "$want" = fail ] && [ "$rc" -eq 1 ]; }; then
+			echo "ok: $what: the check ${want/pass/passe}s ($(printf '%s\n' "$out" | grep -v 'note:' | head -n 1))"
 		else
 			echo "NOT OK: $what: expected the check to $want, it exited $rc" >&2
 			printf '%s\n' "$out" >&2
@@ -95,7 +95,7 @@ names_option() {
 # srun options: the entries of plugin/args.c's spank_option table.
 spank_opts=$(awk '/struct spank_option options\[\] = \{/ { t = 1; next }
 	t && /SPANK_OPTIONS_TABLE_END/ { exit }
-	t && match($0, /\{ "[a-z][a-z-]*"/) { s = substr($0, RSTART + 3, RLENGTH - 4); print "--" s }' \
+	t { while (match($0, /\{ "[a-z][a-z-]*"/)) { print "--" substr($0, RSTART + 3, RLENGTH - 4); $0 = substr($0, RSTART + RLENGTH) } }' \
 	"$root/plugin/args.c" | sort -u)
 presets=$(grep -oE 'preset\(sp, "SANDBOX_[A-Z_]+"' "$root/plugin/args.c" | grep -oE 'SANDBOX_[A-Z_]+' | sort -u)
 plugstack_args=$(awk '/^int sbx_args_parse/ { t = 1 } t && /^}/ { exit }

@@ -49,7 +49,7 @@ if [ "$dist" = bookworm ]; then
 			die "apt-get install of the build dependencies failed"
 	fi
 	(cd "$src" && dpkg-buildpackage -b -us -uc -j2) >"$out/build.log" 2>&1 ||
-		die "dpkg-buildpackage failed; the end of $out/build.log:$(tail -n 30 "$out/build.log" | sed 's/^/\n  /')"
+		die "dpkg-buildpackage failed; the end of $out/build.log:$(tail -n 30 "$out/build.log" | sed 's/^/  /')"
 else
 	[ "$(id -u)" -eq 0 ] || die "not root (the trixie build chroots into the trixie root)"
 	root=${TRIXIE_ROOT:-}
@@ -70,7 +70,7 @@ else
 		exec chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 			sh -c "cd \"$2/slurm-sandbox\" && dpkg-buildpackage -b -us -uc -j2"
 	' sh "$root" "$out" >"$out/build.log" 2>&1 ||
-		die "dpkg-buildpackage in the trixie root failed; the end of $out/build.log:$(tail -n 30 "$out/build.log" | sed 's/^/\n  /')"
+		die "dpkg-buildpackage in the trixie root failed; the end of $out/build.log:$(tail -n 30 "$out/build.log" | sed 's/^/  /')"
 fi
 deb=$(ls "$out"/slurm-sandbox_*.deb)
 echo "build-deb: $deb ($dist, $((SECONDS - start)) s)"
