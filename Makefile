@@ -206,11 +206,16 @@ deb-trixie:
 check-deb:
 	tests/deb/test-package.sh
 
+# The AppArmor profiles of conf/apparmor/ parse with AppArmor 4 (Debian 13's
+# parser in the trixie root when this host's is older).
+check-apparmor:
+	tests/deb/check-apparmor.sh
+
 clean:
 	rm -rf build build-asan build-fuzz build-deb
 
 .PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm demo install clean \
-	deb deb-trixie check-deb
+	deb deb-trixie check-deb check-apparmor
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in
