@@ -9,10 +9,12 @@ run="squashfuse fuse3 squashfs-tools skopeo"
 test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \
       util-linux netcat-openbsd python3 umoci docker-registry apache2-utils strace"
 bench="bubblewrap hyperfine"
+# The Debian package (make deb, make check-deb) and the man pages' check.
+deb="dpkg-dev debhelper fakeroot lintian man-db"
 vm=""
 [ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $build $run $test $bench $vm >/dev/null
+apt-get install -y -qq --no-install-recommends $build $run $test $bench $deb $vm >/dev/null
 echo "install-deps: done"
