@@ -79,7 +79,7 @@ expand_no() {
 	sed -E 's/--\[no-\]([a-z][a-z-]*)/--\1 --no-\1/g'
 }
 
-# The words of file $2 (text on stdin) that look like long options.
+# The long options that text (stdin) names.
 options_in() {
 	expand_no | grep -oE -- '(^|[^a-zA-Z0-9_-])--[a-z][a-z0-9-]*[a-z0-9]-?\*?' | sed -E 's/^[^-]*--/--/' |
 		grep -v '\*$' | sort -u
@@ -125,7 +125,8 @@ sub_opts=$( { grep -hoE '\{ "[a-z][a-z-]*", (no|required|optional)_argument' "$r
 	      grep -hoE 'strcmp\(argv\[[a-z0-9]+\], "--[a-z][a-z-]*"\)' "$root"/cli/*.c | grep -oE -- '--[a-z-]+'
 	    } | sort -u)
 # Subcommands: sandbox-run's usage text and its dispatch.
-subcommands=$( { grep -oE 'sandbox-run \[--config FILE\] [a-z]+' "$root/cli/sandbox-run.c" | awk '{ print $NF }'
+subcommands=$( { grep -E '^[[:space:]]*"(usage: |[[:space:]]+)sandbox-run ' "$root/cli/sandbox-run.c" |
+		 grep -oE 'sandbox-run (\[--config FILE\] )?[a-z]+' | awk '{ print $NF }'
 		 awk '/^static int subcommand_index/ { t = 1 } t && /^}/ { exit }
 			t { while (match($0, /strcmp\(argv\[i\], "[a-z]+"\)/)) { s = substr($0, RSTART, RLENGTH); gsub(/.*, "|"\)/, "", s); print s; $0 = substr($0, RSTART + RLENGTH) } }' \
 			"$root/cli/sandbox-run.c"
