@@ -6,6 +6,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb [DIST=trixie]  Debian packages in build-deb/<dist>/ (debian/)
 #   make check-deb       build, install, test and purge the bookworm package (root)
+#   make check-deb-trixie  build the trixie package, install and purge it in the trixie root
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -206,6 +207,11 @@ deb-trixie:
 check-deb:
 	tests/deb/test-package.sh
 
+# The trixie package installed and purged in an overlay of the trixie root
+# (no Slurm suite there: the trixie VM lane runs Slurm 24.11). As root.
+check-deb-trixie: deb-trixie
+	tests/deb/test-package-trixie.sh
+
 # The AppArmor profiles of conf/apparmor/ parse with AppArmor 4 (Debian 13's
 # parser in the trixie root when this host's is older).
 check-apparmor:
@@ -215,7 +221,7 @@ clean:
 	rm -rf build build-asan build-fuzz build-deb
 
 .PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm demo install clean \
-	deb deb-trixie check-deb check-apparmor
+	deb deb-trixie check-deb check-deb-trixie check-apparmor
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in
