@@ -54,6 +54,12 @@ if [ "${1:-}" = --self-test ]; then
 		expect fail "an srun option added to plugin/args.c without docs"
 	fresh && sed -i 's/KEY("rootfs", "shm", KEY_SHARE, shm),/&\n\tKEY("rootfs", "dev", KEY_SHARE, shm),/' "$tmp/t/lib/spec/policy.c" &&
 		expect fail "a policy key added to lib/spec/policy.c without docs"
+	if [ -x "${BUILD:-$repo/build}/sandbox-run" ]; then
+		fresh && sed -i 's/Example: \\fBmax_pids = 65536/Example: \\fBmax_pids = many/' "$tmp/t/man/sandbox.conf.5" &&
+			expect fail "an invalid example in sandbox.conf(5)"
+		fresh && sed -i 's/^    allow_net_host = no$/    allow_net_host = never/' "$tmp/t/docs/admin-guide.md" &&
+			expect fail "an invalid recipe in the admin guide"
+	fi
 	exit "$st_fail"
 fi
 failures=0
@@ -246,6 +252,35 @@ compare_keys man/sandbox.conf.5 "$man5_keys"
 compare_keys docs/policy.md "$md_keys"
 compare_keys conf/sandbox.conf "$conf_keys"
 
+# The examples are valid policy: each "Example: key = value" of
+# sandbox.conf(5) and each INI block of the admin guide, read by the real
+# parser (sandbox-run reads the policy before anything else, and names
+# FILE:LINE for an error in it). Needs a build.
+sbx_run=${BUILD:-$repo/build}/sandbox-run
+if [ -x "$sbx_run" ]; then
+	ex_dir=$(mktemp -d)
+	policy_error() {   # the parser's complaint about file $1, if any
+		"$sbx_run" --config "$1" --image /nonexistent-docs-drift -- true 2>&1 | grep -F "$1:" || true
+	}
+	printf '%s\n' "$man5" | awk -v dir="$ex_dir" '/^\.SS "\[[a-z_]+\]"/ { s = $0; gsub(/.*\[|\].*/, "", s) }
+		/Example: / { ex = $0; sub(/.*Example: /, "", ex); n++; f = dir "/man5-" n ".conf"
+			print "[" s "]" > f; print ex > f; close(f) }'
+	awk -v dir="$ex_dir" '/^    \[[a-z_]+\]$/ && !inblock { inblock = 1; n++ }
+		inblock && /^    / { f = dir "/guide-" n ".conf"; l = $0; sub(/^    /, "", l); print l > f; next }
+		inblock { inblock = 0; close(f) }' "$root/docs/admin-guide.md"
+	n_examples=0
+	for f in "$ex_dir"/*.conf; do
+		[ -e "$f" ] || continue
+		n_examples=$((n_examples + 1))
+		e=$(policy_error "$f")
+		[ -z "$e" ] || bad "$(case $f in */man5-*) echo "sandbox.conf(5) example" ;; *) echo "admin guide recipe" ;; esac) '$(tr '\n' ' ' <"$f")' is not valid policy: $e"
+	done
+	rm -rf "$ex_dir"
+	[ "$n_examples" -ge 46 ] || bad "found only $n_examples policy examples in sandbox.conf(5) and the admin guide"
+else
+	echo "docs-drift: note: $sbx_run is not built: the policy examples were not parsed"
+fi
+
 # The pages render without groff warnings.
 if command -v man >/dev/null; then
 	for p in man/sandbox-run.1 man/spank_sandbox.8 man/sandbox.conf.5; do
@@ -258,4 +293,4 @@ if [ "$failures" -gt 0 ]; then
 	echo "docs-drift: $failures mismatch(es) between the code and the docs" >&2
 	exit 1
 fi
-echo "docs-drift: ok ($(echo $spank_opts | wc -w) srun options, $(echo $presets | wc -w) presets, $(echo $plugstack_args | wc -w) plugstack arguments, $(echo $policy_keys | wc -w) policy keys, $(echo $run_opts $sub_opts | wc -w) sandbox-run options, $(echo $subcommands | wc -w) subcommands)"
+echo "docs-drift: ok (${n_examples:-no} policy examples parsed, $(echo $spank_opts | wc -w) srun options, $(echo $presets | wc -w) presets, $(echo $plugstack_args | wc -w) plugstack arguments, $(echo $policy_keys | wc -w) policy keys, $(echo $run_opts $sub_opts | wc -w) sandbox-run options, $(echo $subcommands | wc -w) subcommands)"
