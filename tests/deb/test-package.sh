@@ -105,7 +105,11 @@ if [ "${SBX_SLURM_TESTS:-1}" = 0 ]; then
 	n_skip=$(cd "$repo" && bats --count tests/slurm/*.bats)
 	note "the $n_skip Slurm tests are left out (SBX_SLURM_TESTS=0): skipped"
 else
-	links=$(mktemp -d /var/tmp/sbx-installed.XXXXXX)
+	# Root's directory, not /tmp or /var/tmp: slurmstepd loads the plugin
+	# through it, and root-trace.bats flags root resolving a path through a
+	# directory users can write.
+	mkdir -p "$repo/build-deb"
+	links=$(mktemp -d "$repo/build-deb/installed.XXXXXX")
 	chmod 0755 "$links"
 	ln -s "$plugindir/spank_sandbox.so" "$links/spank_sandbox.so"
 	ln -s /usr/libexec/slurm-sandbox/sandbox-helper "$links/sandbox-helper"
