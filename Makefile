@@ -7,6 +7,9 @@
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb [DIST=trixie]  Debian packages in build-deb/<dist>/ (debian/)
+#   make check-deb       build, install, test and purge the bookworm package (root)
+#   make check-deb-trixie  build the trixie package, install and purge it in the trixie root
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -14,6 +17,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 SYSCONFDIR ?= $(PREFIX)/etc
 SLURM_PLUGINDIR ?= $(PREFIX)/lib/slurm
 DOCDIR     ?= $(PREFIX)/share/doc/slurm-sandbox
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 
 SANITIZE ?= 0
@@ -150,7 +154,14 @@ unit: $(UNIT_BIN)
 -include $(CORE_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(HELPER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
 	$(PLUGIN_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(SHIM_CORE_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
-check: all unit $(PROBE) $(RACE) check-plugin-symbols
+# The man pages and docs name every option and policy key the code has, and
+# nothing else (tests/docs-drift.sh).
+# sandbox-run: the examples of the pages are parsed by the real policy parser.
+check-docs: $(SANDBOX_RUN)
+	BUILD=$(abspath $(BUILD)) tests/docs-drift.sh
+	BUILD=$(abspath $(BUILD)) tests/docs-drift.sh --self-test
+
+check: all unit $(PROBE) $(RACE) check-plugin-symbols check-docs
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
@@ -198,12 +209,41 @@ install: all
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/sandbox-run.1 $(DESTDIR)$(MANDIR)/man1/sandbox-run.1
+	install -m 0644 man/sandbox.conf.5 $(DESTDIR)$(MANDIR)/man5/sandbox.conf.5
+	install -m 0644 man/spank_sandbox.8 $(DESTDIR)$(MANDIR)/man8/spank_sandbox.8
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
 
-clean:
-	rm -rf build build-asan build-fuzz
+# Debian packages (debian/): bookworm on this machine, trixie inside the
+# root tests/vm/trixie-root.sh makes. The .debs land in build-deb/<dist>/.
+DIST ?= bookworm
+deb:
+	tests/deb/build-deb.sh $(DIST)
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm check-long check-load check-valgrind lint demo install clean
+deb-trixie:
+	tests/deb/build-deb.sh trixie
+
+# As root, slow (builds, installs, runs the Slurm suite on the installed
+# files, purges): not part of check.
+check-deb:
+	tests/deb/test-package.sh
+
+# The trixie package installed and purged in an overlay of the trixie root
+# (no Slurm suite there: the trixie VM lane runs Slurm 24.11). As root.
+check-deb-trixie: deb-trixie
+	tests/deb/test-package-trixie.sh
+
+# The AppArmor profiles of conf/apparmor/ parse with AppArmor 4 (Debian 13's
+# parser in the trixie root when this host's is older).
+check-apparmor:
+	tests/deb/check-apparmor.sh
+
+clean:
+	rm -rf build build-asan build-fuzz build-deb
+
+.PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm check-long check-load \
+	check-valgrind lint demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

@@ -12,9 +12,19 @@ fail() { echo "install-check: $*" >&2; exit 1; }
 make -s -C "$repo" BUILD="$tmp/build" PREFIX="$prefix" DESTDIR="$tmp/dest" install >/dev/null
 root=$tmp/dest$prefix
 for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec etc/slurm/sandbox.conf \
-	lib/slurm/spank_sandbox.so share/doc/slurm-sandbox/README.md; do
+	lib/slurm/spank_sandbox.so share/doc/slurm-sandbox/README.md share/doc/slurm-sandbox/admin-guide.md \
+	share/man/man1/sandbox-run.1 share/man/man5/sandbox.conf.5 share/man/man8/spank_sandbox.8; do
 	[ -f "$root/$f" ] || fail "$prefix/$f is missing"
 done
+# man finds the installed pages by name and section.
+if command -v man >/dev/null; then
+	for page in "1 sandbox-run" "5 sandbox.conf" "8 spank_sandbox"; do
+		# shellcheck disable=SC2086
+		set -- $page
+		[ "$(man -M "$root/share/man" -w "$1" "$2" 2>/dev/null)" = "$root/share/man/man$1/$2.$1" ] ||
+			fail "man -M $prefix/share/man $1 $2 does not find the installed page"
+	done
+fi
 grep -q "$prefix/etc/slurm/sandbox.conf" "$root/bin/sandbox-run" ||
 	fail "sandbox-run does not default to $prefix/etc/slurm/sandbox.conf"
 grep -q "$prefix/libexec/sandbox-helper" "$root/bin/sandbox-run" ||

@@ -11,10 +11,12 @@ test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge ipro
 bench="bubblewrap hyperfine"
 # make fuzz (libFuzzer: clang and its runtime), make lint, make check-valgrind.
 check="clang libclang-rt-dev clang-tidy cppcheck valgrind"
+# The Debian package (make deb, make check-deb) and the man pages' check.
+deb="dpkg-dev debhelper fakeroot lintian man-db"
 vm=""
 [ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $build $run $test $bench $check $vm >/dev/null
+apt-get install -y -qq --no-install-recommends $build $run $test $bench $check $deb $vm >/dev/null
 echo "install-deps: done"
