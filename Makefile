@@ -3,6 +3,7 @@
 #   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
+#   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -160,6 +161,11 @@ check-vm: all $(PROBE)
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
+# Prints tables of times and ratios against peers measured in the same run
+# (bwrap, crun, ch-run, unshare, plain srun); never asserts a timing. As root.
+bench: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh $(BENCH_SECTIONS)
+
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
@@ -182,7 +188,7 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm bench demo install clean
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in
