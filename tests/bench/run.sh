@@ -258,15 +258,19 @@ cold_section() {
 
 rss_section() {
 	local img kind pid
+	local -a as=()
+	[ "$(id -u)" -ne 0 ] || as=(setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups)
 	echo
-	echo "## resident memory of the processes we add, KiB (goal: helper + sandbox init <= 2048)"
+	echo "## memory of the processes we add, KiB (goal: helper + sandbox init <= 2048)"
+	echo "  (RSS counts shared library pages; private = Private_Clean + Private_Dirty of smaps_rollup,"
+	echo "  readable for the non-dumpable sandbox init only when this runs as root)"
 	for kind in directory squashfs; do
 		img=$T/img
 		[ $kind = directory ] || img=$T/img.sqfs
-		"$SBX" --config "$T/sandbox.conf" --image "$img" -- sleep 3 >/dev/null 2>&1 &
+		"${as[@]}" "$SBX" --config "$T/sandbox.conf" --image "$img" -- sleep 3 >/dev/null 2>&1 &
 		pid=$!
-		sleep 1.5
-		echo "  $kind image (sandbox-run pid $pid):"
+		sleep 2
+		echo "  $kind image:"
 		# Every process below sandbox-run, the command (sleep) left out.
 		ps -e -o pid=,ppid=,rss=,args= | python3 -c '
 import sys
@@ -274,21 +278,33 @@ rows = [l.rstrip("\n").split(None, 3) for l in sys.stdin]
 kids = {}
 for p, pp, rss, args in rows:
     kids.setdefault(pp, []).append((p, rss, args))
-total = 0
-def walk(p, depth):
-    global total
+def private(p):
+    try:
+        f = dict(l.split(":", 1) for l in open("/proc/%s/smaps_rollup" % p) if ":" in l and not l[0].isdigit())
+        return str(int(f["Private_Clean"].split()[0]) + int(f["Private_Dirty"].split()[0]))
+    except (OSError, KeyError, ValueError):
+        return "-"
+tot = {"rss": 0, "private": 0}
+print("    %-16s %7s %8s" % ("process", "RSS", "private"))
+def walk(p):
     for c, rss, args in kids.get(p, []):
         name = args.split()[0].rsplit("/", 1)[-1]
-        if name != "sleep":
-            print("    %-12s %6s  %s" % (name, rss, args[:60]))
-            if name.startswith("sandbox-helper") or name.startswith("sandbox-init"):
-                total += int(rss)
-        walk(c, depth + 1)
+        if name in ("sleep", "setpriv"):
+            walk(c)
+            continue
+        if name == "sandbox-helper":
+            name = "sandbox-helper" if kids.get(c) else "sandbox-init"
+        priv = private(c)
+        print("    %-16s %7s %8s" % (name, rss, priv))
+        if name in ("sandbox-helper", "sandbox-init"):
+            tot["rss"] += int(rss)
+            tot["private"] += int(priv) if priv != "-" else 0
+        walk(c)
 for p, pp, rss, args in rows:
     if p == sys.argv[1]:
-        print("    %-12s %6s  (the front end: slurmstepd in Slurm)" % ("sandbox-run", rss))
-walk(sys.argv[1], 0)
-print("    helper + sandbox-init: %d KiB" % total)' "$pid"
+        print("    %-16s %7s %8s" % ("sandbox-run", rss, private(p)))
+walk(sys.argv[1])
+print("    helper + sandbox-init: RSS %d KiB, private %d KiB" % (tot["rss"], tot["private"]))' "$pid"
 		wait "$pid"
 	done
 }
@@ -348,7 +364,6 @@ slurm_section() {
 if [ $user_part = 1 ]; then
 	want start && start_section
 	want files && files_section
-	want rss && rss_section
 	exit 0
 fi
 
@@ -371,7 +386,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	[ ! -c /dev/fuse ] || [ "$(stat -c %a /dev/fuse)" = 666 ] || chmod 0666 /dev/fuse
 	echo "# unprivileged sections run as $USER_NAME"
 	user_sections=()
-	for s in start files rss; do want $s && user_sections+=("$s"); done
+	for s in start files; do want $s && user_sections+=("$s"); done
 	if [ ${#user_sections[@]} -gt 0 ]; then
 		setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups \
 			env HOME="$(getent passwd "$USER_NAME" | cut -d: -f6)" USER="$USER_NAME" LOGNAME="$USER_NAME" BENCH_RUNS="$RUNS" BUILD="$BUILD" \
@@ -380,8 +395,8 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	want start && start_section
 	want files && files_section
-	want rss && rss_section
 fi
+want rss && rss_section
 want cold && cold_section
 want slurm && slurm_section
 exit 0
