@@ -241,6 +241,7 @@ cold_section() {
 		return
 	fi
 	PFX=(setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups)
+	# shellcheck disable=SC2034 # read by measure (lib.bash)
 	PREPARE='sync; echo 3 > /proc/sys/vm/drop_caches'
 	local saved=$RUNS
 	RUNS=$(((RUNS + 2) / 3))
@@ -251,6 +252,7 @@ cold_section() {
 		python3 -c "$py"
 	row "python imports squashfs / directory (goal <= 1.3)" "python imports, squashfs" "python imports, directory"
 	RUNS=$saved
+	# shellcheck disable=SC2034 # read by measure (lib.bash)
 	PREPARE=
 }
 
