@@ -4,6 +4,7 @@
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
 #   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
+#   make bench-doc       the same, and its output into docs/performance.md
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -177,6 +178,9 @@ check-vm: all $(PROBE)
 bench: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/bench/run.sh $(BENCH_SECTIONS)
 
+bench-doc: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh --doc docs/performance.md $(BENCH_SECTIONS)
+
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
@@ -199,7 +203,7 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm bench demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm bench bench-doc demo install clean
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

@@ -5,8 +5,10 @@
 
 declare -A MEAN SD
 
-# measure NAME CMD...: mean wall time in ms of CMD (hyperfine -N, no shell),
-# stored in MEAN[NAME]; "failed" (with the reason printed) when CMD fails.
+# measure NAME CMD...: median wall time in ms of CMD (hyperfine -N, no
+# shell), stored in MEAN[NAME]; "failed" (with the reason printed) when CMD
+# fails. The median, not the mean: on a shared machine a few runs that
+# waited for a CPU move the mean far more than the median.
 # PREPARE, when set, is hyperfine's --prepare (run before every run).
 measure() {
 	local name=$1 json=$S/hf.json cmd
@@ -25,13 +27,14 @@ measure() {
 		printf '  %-44s failed: %s\n' "$name" "$(grep -m1 . "$S/err")"
 		return
 	fi
-	local m sd
-	read -r m sd < <(python3 -c 'import json, sys
+	local med mean sd min
+	read -r med mean sd min < <(python3 -c 'import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print("%.1f %.1f" % (r["mean"] * 1000, (r.get("stddev") or 0) * 1000))' "$json")
-	MEAN[$name]=$m
+print("%.1f %.1f %.1f %.1f" % (r["median"] * 1000, r["mean"] * 1000, (r.get("stddev") or 0) * 1000,
+                               r["min"] * 1000))' "$json")
+	MEAN[$name]=$med
 	SD[$name]=$sd
-	printf '  %-44s %8s ms  ± %s\n' "$name" "${MEAN[$name]}" "${SD[$name]}"
+	printf '  %-44s %8s ms  (mean %s ± %s, min %s)\n' "$name" "$med" "$mean" "$sd" "$min"
 }
 
 # ratio A B: A/B with two decimals, or "n/a".

@@ -4,7 +4,9 @@
 # for every section (the unprivileged ones run as SBX_TEST_USER); as another
 # user the cold-cache and Slurm sections say SKIP.
 #
-#   tests/bench/run.sh [SECTION...]
+#   tests/bench/run.sh [--doc FILE] [SECTION...]
+#     --doc FILE  also write the output into FILE (docs/performance.md)
+#                 between its <!-- bench:begin --> and <!-- bench:end --> lines
 #     start   start of `true`: plain exec, the unshare floor, bwrap, crun,
 #             ch-run, sandbox-run on a directory, a squashfs, a cached
 #             registry image (by tag and by digest)
@@ -40,6 +42,26 @@ die() {
 }
 
 user_part=0
+if [ "${1:-}" = --doc ]; then
+	doc=${2:?--doc FILE}
+	shift 2
+	[ -f "$doc" ] && grep -q '^<!-- bench:begin -->$' "$doc" && grep -q '^<!-- bench:end -->$' "$doc" ||
+		die "$doc has no <!-- bench:begin --> and <!-- bench:end --> lines"
+	out=$(mktemp /tmp/sbx-bench-out.XXXXXX) || die "mktemp failed"
+	"$0" "$@" | tee "$out"
+	rc=${PIPESTATUS[0]}
+	python3 - "$doc" "$out" <<-'EOF'
+	import sys
+	doc, out = sys.argv[1], sys.argv[2]
+	text = open(doc).read()
+	head, rest = text.split("<!-- bench:begin -->\n", 1)
+	_, tail = rest.split("<!-- bench:end -->\n", 1)
+	run = open(out).read()
+	open(doc, "w").write(head + "<!-- bench:begin -->\n```\n" + run + "```\n<!-- bench:end -->\n" + tail)
+	EOF
+	rm -f "$out"
+	exit "$rc"
+fi
 if [ "${1:-}" = --user-part ]; then
 	user_part=1
 	T=$2
@@ -126,7 +148,7 @@ machine() {
 start_section() {
 	local img=$T/img conf=$T/sandbox.conf b=$S/bundle
 	echo
-	echo "## start: \`true\` in a fresh container (ms)"
+	echo "## start: \`true\` in a fresh container (ms; medians, ratios of medians)"
 	measure "plain exec" /bin/true
 	measure "unshare -Urmpf --mount-proc -niuC" unshare -Urmpf --mount-proc -niuC /bin/true
 	if command -v bwrap >/dev/null; then
