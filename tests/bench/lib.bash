@@ -3,7 +3,7 @@
 #
 # Needs: S (a scratch directory of the caller's), RUNS (runs per measurement).
 
-declare -A MEAN SD
+declare -A MEAN
 
 # measure NAME CMD...: median wall time in ms of CMD (hyperfine -N, no
 # shell), stored in MEAN[NAME]; "failed" (with the reason printed) when CMD
@@ -33,7 +33,6 @@ r = json.load(open(sys.argv[1]))["results"][0]
 print("%.1f %.1f %.1f %.1f" % (r["median"] * 1000, r["mean"] * 1000, (r.get("stddev") or 0) * 1000,
                                r["min"] * 1000))' "$json")
 	MEAN[$name]=$med
-	SD[$name]=$sd
 	printf '  %-44s %8s ms  (mean %s ± %s, min %s)\n' "$name" "$med" "$mean" "$sd" "$min"
 }
 
