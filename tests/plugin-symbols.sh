@@ -3,7 +3,8 @@
 # only (lib/util, lib/spec, lib/launch). Fail if it defines or needs any
 # symbol of the image pipeline's libraries: libarchive, json-c or nettle,
 # or if it needs any shared library but libc (srun and every slurmstepd load
-# it, sandbox or not: its own libraries are linked in).
+# it, sandbox or not: its own libraries are linked in). The sanitizers'
+# runtimes of an ASan build are allowed.
 set -eu
 so=${1:?usage: plugin-symbols.sh PLUGIN.so}
 found=$(nm -A "$so" | awk '{print $NF}' | grep -E '^(archive_|json_|nettle_)' | sort -u || true)
@@ -16,7 +17,7 @@ if ldd "$so" 2>/dev/null | grep -Eq 'libarchive|libjson-c|libnettle'; then
 	echo "plugin-symbols: $so is linked against libarchive/json-c/nettle" >&2
 	exit 1
 fi
-needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v '^libc\.so' || true)
+needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev '^(libc|libasan|libubsan)\.so' || true)
 if [ -n "$needed" ]; then
 	echo "plugin-symbols: $so needs shared libraries besides libc:" $needed >&2
 	exit 1
