@@ -17,9 +17,9 @@ if ldd "$so" 2>/dev/null | grep -Eq 'libarchive|libjson-c|libnettle'; then
 	echo "plugin-symbols: $so is linked against libarchive/json-c/nettle" >&2
 	exit 1
 fi
-needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev '^(libc|libasan|libubsan)\.so' || true)
+needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev '^(libc|libasan|libubsan)\.so' | tr '\n' ' ' || true)
 if [ -n "$needed" ]; then
-	echo "plugin-symbols: $so needs shared libraries besides libc:" $needed >&2
+	echo "plugin-symbols: $so needs shared libraries besides libc: $needed" >&2
 	exit 1
 fi
 echo "plugin-symbols: ok ($so has no libarchive, json-c or nettle symbols and needs only libc)"
