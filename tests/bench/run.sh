@@ -264,7 +264,7 @@ cold_section() {
 	fi
 	PFX=(setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups)
 	# shellcheck disable=SC2034 # read by measure (lib.bash)
-	PREPARE='sync; echo 3 > /proc/sys/vm/drop_caches'
+	PREPARE='sh -c "sync; echo 3 > /proc/sys/vm/drop_caches"'
 	local saved=$RUNS
 	RUNS=$(((RUNS + 2) / 3))
 	WARMUP=1 files_rows cold
