@@ -6,6 +6,8 @@
 #   make check-long      the long suites: check-load (tests/load/), as root
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
+#   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
+#   make bench-doc       the same, and its output into docs/performance.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb [DIST=trixie]  Debian packages in build-deb/<dist>/ (debian/)
 #   make check-deb       build, install, test and purge the bookworm package (root)
@@ -44,6 +46,13 @@ LDLIBS_ALL := -linih -lseccomp -lcap
 # Image import (archives, OCI JSON, digests): the helper and sandbox-run only,
 # never loaded into slurmstepd/srun with the plugin.
 LDLIBS_IMAGE := -larchive -ljson-c -lnettle
+# The helper and sandbox-run start on every sandbox: their libraries are
+# linked in statically (the dynamic loader took 4 of their 7 ms per exec:
+# libarchive's shared object pulls in libxml2, ICU and libstdc++ for formats
+# we never read; docs/performance.md). What libarchive's tar reader and its
+# filters need from the system stays shared; --as-needed drops the rest.
+LDLIBS_EXE := -Wl,--as-needed -Wl,-Bstatic -larchive -ljson-c -lnettle -linih -lseccomp -lcap \
+	-Wl,-Bdynamic $(filter-out -larchive -lnettle,$(shell pkg-config --static --libs-only-l libarchive))
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 # lib/ in layers (docs/design.md): util <- spec <- launch make the core
@@ -113,18 +122,23 @@ $(SHIM_LIBCORE): $(SHIM_CORE_OBJ)
 	$(AR) rcs $@ $^
 
 $(HELPER): $(HELPER_OBJ) $(LIBIMAGE) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
 
 $(SHIM): $(SHIM_OBJ) $(SHIM_LIBCORE)
 	$(CC) $(CFLAGS) -static -o $@ $^ -lcap
 
 $(SANDBOX_RUN): $(CLI_OBJ) $(LIBIMAGE) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(LDLIBS_IMAGE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
 
 # The plugin resolves Slurm's symbols from slurmstepd/srun at load time. It
 # links the core only: no archive, JSON or digest code in slurmstepd/srun.
+# Its two libraries are linked in (PIC archives): srun and every
+# slurmstepd load the plugin, with or without a --sandbox-* option, and the
+# loader's work for more objects was most of what it cost them. No
+# libseccomp: the policy checks syscall names against lib/spec/syscalls.c.
 $(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ \
+		-Wl,--as-needed -Wl,-Bstatic -linih -lcap -Wl,-Bdynamic
 
 # Fails when the plugin holds or needs libarchive, json-c or nettle symbols.
 check-plugin-symbols: $(PLUGIN)
@@ -192,6 +206,14 @@ lint:
 check-valgrind: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/valgrind/run.sh
 
+# Prints tables of times and ratios against peers measured in the same run
+# (bwrap, crun, ch-run, unshare, plain srun); never asserts a timing. As root.
+bench: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh $(BENCH_SECTIONS)
+
+bench-doc: all $(PROBE)
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh --doc docs/performance.md $(BENCH_SECTIONS)
+
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
 
@@ -243,7 +265,7 @@ clean:
 	rm -rf build build-asan build-fuzz build-deb
 
 .PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm check-long check-load \
-	check-valgrind lint demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor
+	check-valgrind lint bench bench-doc demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Install everything slurm-sandbox needs to build and test on Debian 12.
-# Usage (as root): tests/install-deps.sh [--vm]   (--vm: also the VM lane's qemu)
+# Usage (as root): tests/install-deps.sh [--vm] [--bench]
+#   --vm: also the VM lane's qemu; --bench: also the peers make bench measures
+#   (crun, charliecloud's ch-run)
 set -eu
 build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev \
-       libarchive-dev libjson-c-dev nettle-dev"
+       libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev"
 # What images need at run time: squashfs over FUSE, mksquashfs, registry pulls.
 run="squashfuse fuse3 squashfs-tools skopeo"
 test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \
@@ -13,10 +15,16 @@ bench="bubblewrap hyperfine"
 check="clang libclang-rt-dev clang-tidy cppcheck valgrind"
 # The Debian package (make deb, make check-deb) and the man pages' check.
 deb="dpkg-dev debhelper fakeroot lintian man-db"
-vm=""
-[ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio"
+extra=""
+for arg in "$@"; do
+	case $arg in
+	--vm) extra="$extra qemu-system-x86 cpio" ;;
+	--bench) extra="$extra crun charliecloud-runtime" ;;
+	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $build $run $test $bench $check $deb $vm >/dev/null
+apt-get install -y -qq --no-install-recommends $build $run $test $bench $check $deb $extra >/dev/null
 echo "install-deps: done"

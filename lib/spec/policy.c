@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <seccomp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/types.h>
+#include "spec/syscalls.h"
 
 #define ALPHA "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #define ALNUM ALPHA "0123456789"
@@ -342,7 +342,7 @@ static char *syscall_item(struct load_ctx *ctx, const struct key *key,
 {
 	char *copy = NULL;
 
-	if (seccomp_syscall_resolve_name(item) == __NR_SCMP_ERROR)
+	if (!sbx_syscall_known(item))
 		fail(ctx, "use names from syscalls(2), such as ptrace",
 		     "unknown system call '%s' in %s.%s", item, key->section,
 		     key->name);
