@@ -5,6 +5,7 @@
 #include "policy-cmd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,22 @@ static int is_slurm_option(const char *s)
 	return strncmp(s, "--sandbox-", 10) == 0 || strncmp(s, "--no-sandbox-", 13) == 0;
 }
 
+/* The blank-separated words of s (commas stay: they separate list items). */
+static int push_words(struct sbx_strv *out, const char *s)
+{
+	while (*(s += strspn(s, " \t"))) {
+		size_t len = strcspn(s, " \t");
+		char *word = strndup(s, len);
+		int rc = word ? sbx_strv_push(out, word) : -1;
+
+		free(word);
+		if (rc < 0)
+			return -1;
+		s += len;
+	}
+	return 0;
+}
+
 /* Build the request from argv[first..]: sandbox-run's options, srun's
  * --sandbox-* options, or one string of the latter. */
 static int parse_request(struct sbx_request *req, int argc, char **argv, char **policy_path,
@@ -137,7 +154,7 @@ static int parse_request(struct sbx_request *req, int argc, char **argv, char **
 		if (strcmp(argv[i], "--") == 0)
 			break;  /* a run's command: no setting */
 		if (strncmp(argv[i], "--", 2) == 0 && strpbrk(argv[i], " \t")) {
-			if (sbx_strv_push_list(&words, argv[i]) < 0)
+			if (push_words(&words, argv[i]) < 0)
 				goto oom;
 		} else if (sbx_strv_push(&words, argv[i]) < 0) {
 			goto oom;
@@ -185,42 +202,41 @@ static const char *verdict_word(enum sbx_verdict v)
 
 static void print_decision(const struct sbx_policy *pol, const struct sbx_decision *d)
 {
-	char origin[4200];
+	char origin[PATH_MAX + 64];
 
 	if (!sbx_policy_origin(pol, d->key, origin, sizeof(origin)))
 		snprintf(origin, sizeof(origin), "?");
-	printf("%-8s %-12s %s%s%s; %s = %s [%s]; effective: %s\n", verdict_word(d->verdict),
-	       d->setting, d->verdict == SBX_NOT_ASKED ? "not asked" : "asked ",
-	       d->asked, d->verdict == SBX_REFUSED ? ", refused by" : "", d->key,
-	       d->key_value[0] ? d->key_value : "\"\"", origin, d->effective);
+	printf("%-8s %-12s %s: %s%s = %s (%s); effective: %s\n", verdict_word(d->verdict), d->setting,
+	       d->verdict == SBX_NOT_ASKED ? "not asked" : d->asked,
+	       d->verdict == SBX_REFUSED ? "refused by " : d->verdict == SBX_ALLOWED ? "allowed by " : "",
+	       d->key, d->key_value[0] ? d->key_value : "\"\"", origin,
+	       d->verdict == SBX_REFUSED ? "none, the launch is refused" : d->effective);
 }
 
 /* The image and each bind: judged by the very functions the plan calls. */
-static int explain_image(const struct sbx_policy *pol, const struct sbx_request *req)
+static void explain_image(const struct sbx_policy *pol, const struct sbx_request *req)
 {
 	enum sbx_image_kind kind;
 	struct sbx_err err = { 0 };
-	char origin[4200], line[SBX_ERR_MAX + 16];
+	char origin[PATH_MAX + 64], line[SBX_ERR_MAX + 16];
 	char *resolved = NULL;
 	int registry = strncmp(req->image, SBX_REGISTRY_PREFIX, strlen(SBX_REGISTRY_PREFIX)) == 0;
 	const char *key = registry ? "images.registries" : "images.allowed";
 
 	sbx_policy_origin(pol, key, origin, sizeof(origin));
 	if (sbx_image_resolve(pol, req->image, &kind, &resolved, &err) < 0) {
-		printf("REFUSED  %-12s asked --image %s; %s [%s]; %s\n", "image", req->image, key, origin,
+		printf("REFUSED  %-12s %s: refused by %s (%s): %s\n", "image", req->image, key, origin,
 		       sbx_err_line(&err, line, sizeof(line)));
-		return 1;
+		return;
 	}
-	printf("allowed  %-12s asked --image %s; %s [%s]; effective: %s, %s\n", "image", req->image,
-	       key, origin, sbx_image_kind_name(kind), resolved);
+	printf("allowed  %-12s %s: allowed by %s (%s); effective: %s %s\n", "image", req->image, key,
+	       origin, sbx_image_kind_name(kind), resolved);
 	free(resolved);
-	return 0;
 }
 
-static int explain_mounts(const struct sbx_policy *pol, const struct sbx_request *req)
+static void explain_mounts(const struct sbx_policy *pol, const struct sbx_request *req)
 {
-	char origin[4200], line[SBX_ERR_MAX + 16];
-	int refused = 0;
+	char origin[PATH_MAX + 64], line[SBX_ERR_MAX + 16];
 
 	sbx_policy_origin(pol, "mounts.allowed_sources", origin, sizeof(origin));
 	for (size_t i = 0; i < req->n_mounts; i++) {
@@ -230,16 +246,14 @@ static int explain_mounts(const struct sbx_policy *pol, const struct sbx_request
 
 		if (sbx_plan_check_mount_dest(m, &err) < 0 ||
 		    sbx_plan_check_mount_source(pol, m, 0, &real, &err) < 0) {
-			printf("REFUSED  %-12s asked --mount %s:%s; mounts.allowed_sources [%s]; %s\n",
-			       "mount", m->src, m->dst, origin, sbx_err_line(&err, line, sizeof(line)));
-			refused = 1;
+			printf("REFUSED  %-12s %s:%s: %s; mounts.allowed_sources from %s\n", "mount",
+			       m->src, m->dst, sbx_err_line(&err, line, sizeof(line)), origin);
 			continue;
 		}
-		printf("allowed  %-12s asked --mount %s:%s; mounts.allowed_sources [%s]; effective: %s on %s, %s\n",
+		printf("allowed  %-12s %s:%s: allowed by mounts.allowed_sources (%s); effective: %s on %s, %s\n",
 		       "mount", m->src, m->dst, origin, real, m->dst, m->readonly ? "read-only" : "read-write");
 		free(real);
 	}
-	return refused;
 }
 
 static int policy_explain(int argc, char **argv)
@@ -261,7 +275,7 @@ static int policy_explain(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	printf("policy: %s; front end: %s\n", pol.path ? pol.path : "built-in defaults (no site file)",
+	printf("policy: %s; front end: %s\n", pol.path ? pol.path : "built-in defaults (no file at " SBX_DEFAULT_POLICY ")",
 	       slurm ? "Slurm step" : "sandbox-run");
 	if (req.image)
 		explain_image(&pol, &req);

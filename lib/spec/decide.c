@@ -223,7 +223,10 @@ static int asked_memory(const struct sbx_request *req, struct sbx_decision *d)
 static int allows_memory(const struct sbx_policy *pol, const struct sbx_request *req,
 			 struct sbx_decision *d)
 {
-	snprintf(d->key_value, sizeof(d->key_value), "%" PRIu64, pol->cg_max_memory);
+	if (pol->cg_max_memory)
+		snprintf(d->key_value, sizeof(d->key_value), "%" PRIu64, pol->cg_max_memory);
+	else
+		snprintf(d->key_value, sizeof(d->key_value), "no limit");
 	return !pol->cg_max_memory || req->memory <= pol->cg_max_memory;
 }
 
@@ -245,7 +248,10 @@ static int asked_cpus(const struct sbx_request *req, struct sbx_decision *d)
 static int allows_cpus(const struct sbx_policy *pol, const struct sbx_request *req,
 		       struct sbx_decision *d)
 {
-	format_cpus(pol->cg_max_cpus, d->key_value, sizeof(d->key_value));
+	if (pol->cg_max_cpus)
+		format_cpus(pol->cg_max_cpus, d->key_value, sizeof(d->key_value));
+	else
+		snprintf(d->key_value, sizeof(d->key_value), "no limit");
 	return !pol->cg_max_cpus || req->cpus <= pol->cg_max_cpus;
 }
 
@@ -274,7 +280,7 @@ static int asked_pids(const struct sbx_request *req, struct sbx_decision *d)
 static int allows_pids(const struct sbx_policy *pol, const struct sbx_request *req,
 		       struct sbx_decision *d)
 {
-	snprintf(d->key_value, sizeof(d->key_value), "%" PRIu64, pol->cg_max_pids);
+	format_limit(pol->cg_max_pids, 0, d->key_value, sizeof(d->key_value));
 	return !pol->cg_max_pids || req->pids <= pol->cg_max_pids;
 }
 

@@ -864,8 +864,12 @@ const char *sbx_policy_origin(const struct sbx_policy *pol, const char *key, cha
 			snprintf(buf, len, "the built-in default");
 			return buf;
 		}
-		via = &keys[o->via >= 0 ? (size_t)o->via : k];
-		snprintf(buf, len, "%s:%d (%s.%s)", pol->path, o->line, via->section, via->name);
+		if (o->via < 0) {
+			snprintf(buf, len, "%s:%d", pol->path, o->line);
+			return buf;
+		}
+		via = &keys[o->via];
+		snprintf(buf, len, "%s:%d, as %s.%s", pol->path, o->line, via->section, via->name);
 		return buf;
 	}
 	return NULL;

@@ -121,8 +121,9 @@ void sbx_policy_free(struct sbx_policy *pol);
 int sbx_policy_check_file(const char *path, struct sbx_strv *problems, struct sbx_err *err);
 
 /* Where the value of key ("section.name") came from, for messages:
- * "FILE:LINE (section.written)" or "the built-in default". Returns buf, or
- * NULL for an unknown key. */
+ * "FILE:LINE", "FILE:LINE, as section.written" when another key set it
+ * (namespaces.net), or "the built-in default". Returns buf, or NULL for an
+ * unknown key. */
 const char *sbx_policy_origin(const struct sbx_policy *pol, const char *key, char *buf,
 			      size_t len);
 

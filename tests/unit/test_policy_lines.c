@@ -66,8 +66,10 @@ static void assert_origin(struct fixture *fx, const char *key, int line, const c
 {
 	const char *got = sbx_policy_origin(&fx->pol, key, fx->buf, sizeof(fx->buf));
 
-	if (line)
-		snprintf(fx->want, sizeof(fx->want), "%s:%d (%s)", fx->path, line, via);
+	if (line && strcmp(key, via) != 0)
+		snprintf(fx->want, sizeof(fx->want), "%s:%d, as %s", fx->path, line, via);
+	else if (line)
+		snprintf(fx->want, sizeof(fx->want), "%s:%d", fx->path, line);
 	else
 		snprintf(fx->want, sizeof(fx->want), "the built-in default");
 	assert_non_null(got);
