@@ -49,22 +49,25 @@ static int policy_check(int argc, char **argv)
 {
 	struct sbx_strv problems = { 0 };
 	struct sbx_err err = { 0 };
-	const char *path = NULL;
+	const char *path = NULL, *file = NULL;
 	int n, rc = 2;
 
+	/* FILE, when given, wins over the global --config. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			path = argv[i] + 9;
-		else if (argv[i][0] != '-' && !path)
-			path = argv[i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
 		else {
 			fprintf(stderr, "sandbox: policy check: unexpected '%s' (see 'sandbox-run policy --help')\n",
 				argv[i]);
 			goto out;
 		}
 	}
+	if (file)
+		path = file;
 	if (!path)
 		path = SBX_DEFAULT_POLICY;
 	n = sbx_policy_check_file(path, &problems, &err);
