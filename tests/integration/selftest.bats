@@ -29,6 +29,13 @@ selftest_in() {
 	[[ "${lines[-1]}" =~ ^selftest:\ [0-9]+\ passed,\ 0\ failed,\ [0-9]+\ skipped$ ]]
 }
 
+@test "selftest passes under the example site policy an install ships" {
+	selftest_in "$BATS_TEST_TMPDIR/t" --config "$SBX_REPO/conf/sandbox.conf" selftest
+	assert_success
+	assert_output_contains "PASS seccomp: a filter is in force"
+	assert_output_contains "PASS leftovers:"
+}
+
 @test "where cgroup v2 is not delegated, the cgroup checks skip and say why" {
 	selftest_in "$BATS_TEST_TMPDIR/t" --config "$SBX_CONFIG" selftest
 	if [[ "$output" == *"PASS cgroup-memory"* ]]; then
