@@ -155,17 +155,27 @@ void st_check_seccomp_denials(struct st *st)
 
 /* --- file descriptors ---------------------------------------------------- */
 
+/* A check whose probe prints one line: PASS when it is want. */
+static void check_line(struct st *st, const char *name, const char *const *opts,
+		       const char *const *args, const char *want, const char *wrong, const char *right)
+{
+	size_t len = strlen(want);
+
+	if (st_run(st, NULL, opts, args) != 0)
+		st_report(st, name, ST_FAIL, "the sandbox did not run: %s", first_err(st));
+	else if (strncmp(st->out, want, len) != 0 || strcmp(st->out + len, "\n") != 0)
+		st_report(st, name, ST_FAIL, "%s: '%.*s'", wrong, (int)strcspn(st->out, "\n"), st->out);
+	else
+		st_report(st, name, ST_PASS, "%s", right);
+}
+
 void st_check_fds(struct st *st)
 {
 	const char *args[] = { "fds", NULL };
 
-	if (st_run(st, NULL, no_opts, args) != 0)
-		st_report(st, "fds", ST_FAIL, "the sandbox did not run: %s", first_err(st));
-	else if (strcmp(st->out, "fds: 0 1 2\n") != 0)
-		st_report(st, "fds", ST_FAIL, "the command inherits more than stdin, stdout and stderr: %.*s",
-			  (int)strcspn(st->out, "\n"), st->out);
-	else
-		st_report(st, "fds", ST_PASS, "only 0 1 2 are open in the command");
+	check_line(st, "fds", no_opts, args, "fds: 0 1 2",
+		   "the command inherits more than stdin, stdout and stderr",
+		   "only 0 1 2 are open in the command");
 }
 
 /* --- /proc and mount propagation (the sandbox's mountinfo) ---------------- */
@@ -290,13 +300,8 @@ void st_check_namespaces(struct st *st)
 		else
 			st_report(st, "namespaces", ST_PASS, "user, mnt, pid, ipc, uts and cgroup are the sandbox's own");
 	}
-	if (st_run(st, NULL, no_opts, init_args) != 0)
-		st_report(st, "pid-namespace", ST_FAIL, "the sandbox did not run: %s", first_err(st));
-	else if (strcmp(st->out, "sandbox-init\n") != 0)
-		st_report(st, "pid-namespace", ST_FAIL, "pid 1 is '%.*s', not sandbox-init",
-			  (int)strcspn(st->out, "\n"), st->out);
-	else
-		st_report(st, "pid-namespace", ST_PASS, "pid 1 is sandbox-init, in a fresh /proc");
+	check_line(st, "pid-namespace", no_opts, init_args, "sandbox-init",
+		   "pid 1 is not sandbox-init", "pid 1 is sandbox-init, in a fresh /proc");
 }
 
 /* --- network ------------------------------------------------------------- */

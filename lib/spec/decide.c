@@ -5,6 +5,7 @@
 #include "spec/decide.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,80 +45,56 @@ static void format_limit(uint64_t v, int is_size, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, v);
 }
 
-/* --- writable ------------------------------------------------------- */
+/* --- yes/no settings: --X / --no-X, an allow_X key, an X default --------- */
 
-static int asked_writable(const struct sbx_request *req, struct sbx_decision *d)
+/* Where a yes/no setting lives in the request, the policy and the plan. */
+struct sbx_flag_setting {
+	size_t req;             /* int in struct sbx_request: SBX_UNSET, 0, 1 */
+	size_t allow;           /* int in struct sbx_policy: may users ask for yes */
+	size_t def;             /* int in struct sbx_policy: the default */
+	size_t plan;            /* int in struct sbx_plan: the outcome */
+	const char *yes, *no;   /* the options */
+	const char *on, *off;   /* the outcomes, in words */
+};
+
+#define FIELD(ptr, off) (*(const int *)((const char *)(ptr) + (off)))
+
+static int asked_flag(const struct sbx_decision_rule *rule,
+		      const struct sbx_request *req,
+		      struct sbx_decision *d)
 {
-	snprintf(d->asked, sizeof(d->asked), "%s", req->writable == 1 ? "--writable" : "--readonly");
-	return req->writable != SBX_UNSET;
+	int v = FIELD(req, rule->flag->req);
+
+	snprintf(d->asked, sizeof(d->asked), "%s", v == 1 ? rule->flag->yes : rule->flag->no);
+	return v != SBX_UNSET;
 }
 
-static int allows_writable(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_flag(const struct sbx_decision_rule *rule,
+		       const struct sbx_policy *pol,
+		       const struct sbx_request *req, struct sbx_decision *d)
+{
+	int allow = FIELD(pol, rule->flag->allow);
+
+	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(allow));
+	return FIELD(req, rule->flag->req) != 1 || allow;
+}
+
+static void effective_flag(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol,
+			   const struct sbx_request *req, const struct sbx_plan *plan,
 			   struct sbx_decision *d)
 {
-	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_writable));
-	return req->writable != 1 || pol->allow_writable;
-}
-
-static void effective_writable(const struct sbx_policy *pol, const struct sbx_request *req,
-			       const struct sbx_plan *plan, struct sbx_decision *d)
-{
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED)
-		snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->writable));
+		snprintf(d->key_value, sizeof(d->key_value), "%s",
+			 yes_no(FIELD(pol, rule->flag->def)));
 	snprintf(d->effective, sizeof(d->effective), "%s",
-		 plan->writable ? "writable (changes vanish at exit)" : "read-only");
+		 FIELD(plan, rule->flag->plan) ? rule->flag->on : rule->flag->off);
 }
 
-/* --- remap-root ------------------------------------------------------ */
-
-static int asked_remap(const struct sbx_request *req, struct sbx_decision *d)
-{
-	snprintf(d->asked, sizeof(d->asked), "%s", req->remap_root == 1 ? "--remap-root" : "--no-remap-root");
-	return req->remap_root != SBX_UNSET;
-}
-
-static int allows_remap(const struct sbx_policy *pol, const struct sbx_request *req,
-			struct sbx_decision *d)
-{
-	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_remap_root));
-	return req->remap_root != 1 || pol->allow_remap_root;
-}
-
-static void effective_remap(const struct sbx_policy *pol, const struct sbx_request *req,
-			    const struct sbx_plan *plan, struct sbx_decision *d)
-{
-	(void)req;
-	if (d->verdict == SBX_NOT_ASKED)
-		snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->remap_root));
-	snprintf(d->effective, sizeof(d->effective), "%s",
-		 plan->remap_root ? "uid 0 inside (your uid outside)" : "your own uid");
-}
-
-/* --- mount-home ------------------------------------------------------ */
-
-static int asked_home(const struct sbx_request *req, struct sbx_decision *d)
-{
-	snprintf(d->asked, sizeof(d->asked), "%s", req->mount_home == 1 ? "--mount-home" : "--no-mount-home");
-	return req->mount_home != SBX_UNSET;
-}
-
-static int allows_home(const struct sbx_policy *pol, const struct sbx_request *req,
-		       struct sbx_decision *d)
-{
-	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_mount_home));
-	return req->mount_home != 1 || pol->allow_mount_home;
-}
-
-static void effective_home(const struct sbx_policy *pol, const struct sbx_request *req,
-			   const struct sbx_plan *plan, struct sbx_decision *d)
-{
-	(void)req;
-	if (d->verdict == SBX_NOT_ASKED)
-		snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->mount_home));
-	snprintf(d->effective, sizeof(d->effective), "%s",
-		 plan->mount_home ? "home directory bound" : "no home directory");
-}
+#define FLAG(r, a, df, p, y, n, on_, off_) \
+	(&(const struct sbx_flag_setting){ offsetof(struct sbx_request, r), offsetof(struct sbx_policy, a), \
+	 offsetof(struct sbx_policy, df), offsetof(struct sbx_plan, p), y, n, on_, off_ })
 
 /* --- network --------------------------------------------------------- */
 
@@ -126,22 +103,28 @@ static const char *net_word(enum sbx_net net)
 	return net == SBX_NET_HOST ? "host" : "none";
 }
 
-static int asked_net(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_net(const struct sbx_decision_rule *rule,
+		     const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--net %s", net_word(req->net));
 	return req->net != SBX_NET_UNSET;
 }
 
-static int allows_net(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_net(const struct sbx_decision_rule *rule,
+		      const struct sbx_policy *pol, const struct sbx_request *req,
 		      struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_net_host));
 	return req->net != SBX_NET_HOST || pol->allow_net_host;
 }
 
-static void effective_net(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_net(const struct sbx_decision_rule *rule,
+			  const struct sbx_policy *pol, const struct sbx_request *req,
 			  const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	if (d->verdict == SBX_NOT_ASKED) {
 		enum sbx_net def = req->front_end == SBX_FRONT_SLURM ? pol->slurm_net : pol->sandbox_run_net;
 
@@ -160,23 +143,29 @@ static void effective_net(const struct sbx_policy *pol, const struct sbx_request
 
 /* --- hostname -------------------------------------------------------- */
 
-static int asked_hostname(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_hostname(const struct sbx_decision_rule *rule,
+			  const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--hostname %s", req->hostname ? req->hostname : "");
 	return req->hostname != NULL;
 }
 
-static int allows_hostname(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_hostname(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol, const struct sbx_request *req,
 			   struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_hostname));
 	return pol->allow_hostname;
 }
 
-static void effective_hostname(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_hostname(const struct sbx_decision_rule *rule,
+			       const struct sbx_policy *pol, const struct sbx_request *req,
 			       const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED)
 		snprintf(d->key_value, sizeof(d->key_value), "%s", pol->hostname ? pol->hostname : "");
@@ -186,23 +175,29 @@ static void effective_hostname(const struct sbx_policy *pol, const struct sbx_re
 
 /* --- environment ----------------------------------------------------- */
 
-static int asked_env(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_env(const struct sbx_decision_rule *rule,
+		     const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--env %s", req->env.n ? req->env.v[0] : "");
 	return req->env.n > 0;
 }
 
-static int allows_env(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_env(const struct sbx_decision_rule *rule,
+		      const struct sbx_policy *pol, const struct sbx_request *req,
 		      struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_user_env));
 	return pol->allow_user_env;
 }
 
-static void effective_env(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_env(const struct sbx_decision_rule *rule,
+			  const struct sbx_policy *pol, const struct sbx_request *req,
 			  const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)plan;
 	if (d->verdict == SBX_NOT_ASKED)
 		snprintf(d->key_value, sizeof(d->key_value), "%s", pol->env_clean ? "clean" : "inherit");
@@ -214,15 +209,19 @@ static void effective_env(const struct sbx_policy *pol, const struct sbx_request
 
 /* --- cgroup limits ---------------------------------------------------- */
 
-static int asked_memory(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_memory(const struct sbx_decision_rule *rule,
+			const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--memory %" PRIu64, req->memory);
 	return req->memory != 0;
 }
 
-static int allows_memory(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_memory(const struct sbx_decision_rule *rule,
+			 const struct sbx_policy *pol, const struct sbx_request *req,
 			 struct sbx_decision *d)
 {
+	(void)rule;
 	if (pol->cg_max_memory)
 		snprintf(d->key_value, sizeof(d->key_value), "%" PRIu64, pol->cg_max_memory);
 	else
@@ -230,24 +229,30 @@ static int allows_memory(const struct sbx_policy *pol, const struct sbx_request 
 	return !pol->cg_max_memory || req->memory <= pol->cg_max_memory;
 }
 
-static void effective_memory(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_memory(const struct sbx_decision_rule *rule,
+			     const struct sbx_policy *pol, const struct sbx_request *req,
 			     const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED)
 		format_limit(pol->cg_memory, 1, d->key_value, sizeof(d->key_value));
 	format_limit(plan->cg_memory, 1, d->effective, sizeof(d->effective));
 }
 
-static int asked_cpus(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_cpus(const struct sbx_decision_rule *rule,
+		      const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--cpus %u.%03u", req->cpus / 1000, req->cpus % 1000);
 	return req->cpus != 0;
 }
 
-static int allows_cpus(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_cpus(const struct sbx_decision_rule *rule,
+		       const struct sbx_policy *pol, const struct sbx_request *req,
 		       struct sbx_decision *d)
 {
+	(void)rule;
 	if (pol->cg_max_cpus)
 		format_cpus(pol->cg_max_cpus, d->key_value, sizeof(d->key_value));
 	else
@@ -255,9 +260,11 @@ static int allows_cpus(const struct sbx_policy *pol, const struct sbx_request *r
 	return !pol->cg_max_cpus || req->cpus <= pol->cg_max_cpus;
 }
 
-static void effective_cpus(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_cpus(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol, const struct sbx_request *req,
 			   const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED) {
 		if (pol->cg_cpus)
@@ -271,22 +278,28 @@ static void effective_cpus(const struct sbx_policy *pol, const struct sbx_reques
 		snprintf(d->effective, sizeof(d->effective), "no limit");
 }
 
-static int asked_pids(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_pids(const struct sbx_decision_rule *rule,
+		      const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "--pids %" PRIu64, req->pids);
 	return req->pids != 0;
 }
 
-static int allows_pids(const struct sbx_policy *pol, const struct sbx_request *req,
+static int allows_pids(const struct sbx_decision_rule *rule,
+		       const struct sbx_policy *pol, const struct sbx_request *req,
 		       struct sbx_decision *d)
 {
+	(void)rule;
 	format_limit(pol->cg_max_pids, 0, d->key_value, sizeof(d->key_value));
 	return !pol->cg_max_pids || req->pids <= pol->cg_max_pids;
 }
 
-static void effective_pids(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_pids(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol, const struct sbx_request *req,
 			   const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED)
 		format_limit(pol->cg_pids, 0, d->key_value, sizeof(d->key_value));
@@ -295,15 +308,19 @@ static void effective_pids(const struct sbx_policy *pol, const struct sbx_reques
 
 /* --- entrypoint: no allow key; the image gives it, the policy chooses ---- */
 
-static int asked_entrypoint(const struct sbx_request *req, struct sbx_decision *d)
+static int asked_entrypoint(const struct sbx_decision_rule *rule,
+			    const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	snprintf(d->asked, sizeof(d->asked), "%s", req->entrypoint == 1 ? "--entrypoint" : "--no-entrypoint");
 	return req->entrypoint != SBX_UNSET;
 }
 
-static void effective_entrypoint(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_entrypoint(const struct sbx_decision_rule *rule,
+				 const struct sbx_policy *pol, const struct sbx_request *req,
 				 const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	if (d->verdict == SBX_NOT_ASKED)
 		snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->entrypoint));
@@ -313,16 +330,20 @@ static void effective_entrypoint(const struct sbx_policy *pol, const struct sbx_
 
 /* --- the site's own settings: no user asks for them -------------------- */
 
-static int never_asked(const struct sbx_request *req, struct sbx_decision *d)
+static int never_asked(const struct sbx_decision_rule *rule,
+		       const struct sbx_request *req, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	(void)d;
 	return 0;
 }
 
-static void effective_seccomp(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_seccomp(const struct sbx_decision_rule *rule,
+			      const struct sbx_policy *pol, const struct sbx_request *req,
 			      const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	(void)req;
 	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->seccomp));
 	if (plan->seccomp)
@@ -332,9 +353,11 @@ static void effective_seccomp(const struct sbx_policy *pol, const struct sbx_req
 		snprintf(d->effective, sizeof(d->effective), "off");
 }
 
-static void effective_caps(const struct sbx_policy *pol, const struct sbx_request *req,
+static void effective_caps(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol, const struct sbx_request *req,
 			   const struct sbx_plan *plan, struct sbx_decision *d)
 {
+	(void)rule;
 	size_t used = 0;
 
 	(void)req;
@@ -348,31 +371,34 @@ static void effective_caps(const struct sbx_policy *pol, const struct sbx_reques
 }
 
 const struct sbx_decision_rule sbx_decision_rules[] = {
-	{ "writable", "rootfs.allow_writable", "rootfs.writable",
-	  asked_writable, allows_writable, effective_writable },
-	{ "remap-root", "namespaces.allow_remap_root", "namespaces.remap_root",
-	  asked_remap, allows_remap, effective_remap },
-	{ "mount-home", "mounts.allow_mount_home", "mounts.mount_home",
-	  asked_home, allows_home, effective_home },
+	{ "writable", "rootfs.allow_writable", "rootfs.writable", asked_flag, allows_flag, effective_flag,
+	  FLAG(writable, allow_writable, writable, writable, "--writable", "--readonly",
+	       "writable (changes vanish at exit)", "read-only") },
+	{ "remap-root", "namespaces.allow_remap_root", "namespaces.remap_root", asked_flag, allows_flag,
+	  effective_flag, FLAG(remap_root, allow_remap_root, remap_root, remap_root, "--remap-root",
+			       "--no-remap-root", "uid 0 inside (your uid outside)", "your own uid") },
+	{ "mount-home", "mounts.allow_mount_home", "mounts.mount_home", asked_flag, allows_flag,
+	  effective_flag, FLAG(mount_home, allow_mount_home, mount_home, mount_home, "--mount-home",
+			       "--no-mount-home", "home directory bound", "no home directory") },
 	{ "net", "namespaces.allow_net_host", "namespaces.sandbox_run_net",
-	  asked_net, allows_net, effective_net },
+	  asked_net, allows_net, effective_net, NULL },
 	{ "hostname", "namespaces.allow_hostname", "namespaces.hostname",
-	  asked_hostname, allows_hostname, effective_hostname },
+	  asked_hostname, allows_hostname, effective_hostname, NULL },
 	{ "env", "environment.allow_user_env", "environment.mode",
-	  asked_env, allows_env, effective_env },
+	  asked_env, allows_env, effective_env, NULL },
 	{ "memory", "cgroups.max_memory", "cgroups.memory",
-	  asked_memory, allows_memory, effective_memory },
+	  asked_memory, allows_memory, effective_memory, NULL },
 	{ "cpus", "cgroups.max_cpus", "cgroups.cpus",
-	  asked_cpus, allows_cpus, effective_cpus },
+	  asked_cpus, allows_cpus, effective_cpus, NULL },
 	{ "pids", "cgroups.max_pids", "cgroups.pids",
-	  asked_pids, allows_pids, effective_pids },
+	  asked_pids, allows_pids, effective_pids, NULL },
 	{ "entrypoint", NULL, "images.entrypoint",
-	  asked_entrypoint, NULL, effective_entrypoint },
+	  asked_entrypoint, NULL, effective_entrypoint, NULL },
 	{ "seccomp", NULL, "security.seccomp",
-	  never_asked, NULL, effective_seccomp },
+	  never_asked, NULL, effective_seccomp, NULL },
 	{ "capabilities", NULL, "security.capabilities",
-	  never_asked, NULL, effective_caps },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
+	  never_asked, NULL, effective_caps, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 enum sbx_verdict sbx_decision_judge(const struct sbx_decision_rule *rule,
@@ -381,7 +407,7 @@ enum sbx_verdict sbx_decision_judge(const struct sbx_decision_rule *rule,
 {
 	memset(d, 0, sizeof(*d));
 	d->setting = rule->setting;
-	if (!rule->asked(req, d)) {
+	if (!rule->asked(rule, req, d)) {
 		d->asked[0] = '\0';
 		d->key = rule->default_key;
 		return d->verdict = SBX_NOT_ASKED;
@@ -391,7 +417,7 @@ enum sbx_verdict sbx_decision_judge(const struct sbx_decision_rule *rule,
 		return d->verdict = SBX_ALLOWED;
 	}
 	d->key = rule->allow_key;
-	return d->verdict = rule->allows(pol, req, d) ? SBX_ALLOWED : SBX_REFUSED;
+	return d->verdict = rule->allows(rule, pol, req, d) ? SBX_ALLOWED : SBX_REFUSED;
 }
 
 void sbx_decision_explain(const struct sbx_decision_rule *rule, const struct sbx_policy *pol,
@@ -399,5 +425,5 @@ void sbx_decision_explain(const struct sbx_decision_rule *rule, const struct sbx
 			  struct sbx_decision *d)
 {
 	sbx_decision_judge(rule, pol, req, d);
-	rule->effective(pol, req, plan, d);
+	rule->effective(rule, pol, req, plan, d);
 }

@@ -25,19 +25,24 @@ struct sbx_decision {
 	char effective[256];    /* what the sandbox gets (filled by sbx_decision_explain) */
 };
 
+struct sbx_flag_setting;
+
 struct sbx_decision_rule {
 	const char *setting;
 	const char *allow_key;  /* "rootfs.allow_writable" */
 	const char *default_key; /* the key giving the value when not asked */
 	/* Fills d->asked; returns 1 when the user asked for this setting. */
-	int (*asked)(const struct sbx_request *req, struct sbx_decision *d);
+	int (*asked)(const struct sbx_decision_rule *rule, const struct sbx_request *req,
+		     struct sbx_decision *d);
 	/* 1 when the policy allows what was asked; fills d->key_value. */
-	int (*allows)(const struct sbx_policy *pol, const struct sbx_request *req,
-		      struct sbx_decision *d);
+	int (*allows)(const struct sbx_decision_rule *rule, const struct sbx_policy *pol,
+		      const struct sbx_request *req, struct sbx_decision *d);
 	/* Fills d->effective from the plan; when not asked, also d->key_value
 	 * (and d->key where the front end or another key decides). */
-	void (*effective)(const struct sbx_policy *pol, const struct sbx_request *req,
-			  const struct sbx_plan *plan, struct sbx_decision *d);
+	void (*effective)(const struct sbx_decision_rule *rule, const struct sbx_policy *pol,
+			  const struct sbx_request *req, const struct sbx_plan *plan,
+			  struct sbx_decision *d);
+	const struct sbx_flag_setting *flag; /* the yes/no settings' fields (decide.c) */
 };
 
 /* The rules, ending with { NULL }. */

@@ -743,6 +743,16 @@ static const char *open_hint(int errnum, int explicit_path)
 	return NULL;
 }
 
+/* Release what a load holds: the file, the line buffer, the policy being
+ * filled (kept only once moved out). */
+static void end_load(struct load_ctx *ctx)
+{
+	if (ctx->file)
+		fclose(ctx->file);
+	free(ctx->buf);
+	sbx_policy_free(ctx->pol);
+}
+
 /* Open path into ctx->file. Returns 1 when opened, 0 when there is no site
  * file at the default path (the built-in policy), -1 on error. */
 static int open_file(struct load_ctx *ctx, int explicit_path, struct sbx_err *err)
@@ -802,10 +812,7 @@ use_tmp:
 	memset(&tmp, 0, sizeof(tmp));
 	rc = 0;
 out:
-	if (ctx.file)
-		fclose(ctx.file);
-	free(ctx.buf);
-	sbx_policy_free(&tmp);
+	end_load(&ctx);
 	return rc;
 }
 
@@ -842,10 +849,7 @@ int sbx_policy_check_file(const char *path, struct sbx_strv *problems, struct sb
 	}
 	rc = (int)(problems->n - before);
 out:
-	if (ctx.file)
-		fclose(ctx.file);
-	free(ctx.buf);
-	sbx_policy_free(&tmp);
+	end_load(&ctx);
 	return rc;
 }
 
