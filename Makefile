@@ -164,6 +164,7 @@ check-vm: all $(PROBE)
 	tests/vm/prepare.sh
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
+	tests/vm/run.sh --timeout 900 tests/vm/sandbox-selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
