@@ -56,7 +56,7 @@ static const struct {
  * `sandbox-run --config FILE cache ls` is `sandbox-run cache --config FILE ls`.
  * Returns the subcommand's index in argv, or 0 for a run. A run always
  * names an image (--image), which is no global option, so a run's command
- * called "info" or "cache" is never taken for a subcommand. */
+ * named like a subcommand ("info", "selftest") is never taken for one. */
 static int subcommand_index(int argc, char **argv)
 {
 	int i = 1;
