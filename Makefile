@@ -37,7 +37,8 @@ WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-non
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 DEFS     := -D_GNU_SOURCE \
             -DSBX_DEFAULT_POLICY='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
-            -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
+            -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"' \
+            -DSBX_PROBE_PATH='"$(LIBEXECDIR)/sandbox-probe"'
 # Includes name their layer: #include "util/error.h". Each object lists the
 # headers it includes in its .d file (-MMD -MP).
 DEPFLAGS  := -MMD -MP
@@ -83,10 +84,11 @@ HELPER     := $(BUILD)/sandbox-helper
 SHIM       := $(BUILD)/sandbox-exec
 SANDBOX_RUN:= $(BUILD)/sandbox-run
 PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
+SANDBOX_PROBE := $(BUILD)/sandbox-probe
 PROBE      := $(BUILD)/tests/sbx-probe
 RACE       := $(BUILD)/tests/race/racer $(BUILD)/tests/race/fake-stepd
 
-all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN)
+all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(SANDBOX_PROBE) $(PLUGIN)
 
 # The install paths are compiled in: a build made for another PREFIX is
 # rebuilt, not installed as it is.
@@ -144,10 +146,15 @@ $(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBCORE)
 check-plugin-symbols: $(PLUGIN)
 	$(if $(PLUGIN),tests/plugin-symbols.sh $(PLUGIN))
 
-# A static probe copied into test images (syscalls, fds, /proc/self/status).
-$(PROBE): tests/lib/sbx-probe.c
+# A static probe copied into test images (syscalls, fds, /proc/self/status):
+# installed for `sandbox-run selftest`, and the test suite's sbx-probe.
+$(SANDBOX_PROBE): probe/sandbox-probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -o $@ $<
+
+$(PROBE): $(SANDBOX_PROBE)
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # The root-race harness (tests/race/): a job user's racer, and a mini
 # slurmstepd that loads the plugin and gives it Slurm's symbols (-rdynamic);
@@ -185,6 +192,7 @@ check-vm: all $(PROBE)
 	tests/vm/prepare.sh
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
+	tests/vm/run.sh --timeout 900 tests/vm/sandbox-selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
@@ -229,6 +237,7 @@ install: all
 	install -m 0755 $(SANDBOX_RUN) $(DESTDIR)$(BINDIR)/sandbox-run
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/sandbox-helper
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
+	install -m 0755 $(SANDBOX_PROBE) $(DESTDIR)$(LIBEXECDIR)/sandbox-probe
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

@@ -280,3 +280,20 @@ out:
 		snprintf(out->why, sizeof(out->why), "%s%s%s", out->step,
 			 out->err ? ": " : "", out->err ? strerror(out->err) : "");
 }
+
+bool find_program(const char *name, char *found, size_t len)
+{
+	const char *path = getenv("PATH"), *dir, *end;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (dir = path; *dir; dir = *end ? end + 1 : end) {
+		end = strchrnul(dir, ':');
+		if (end == dir)
+			continue;
+		if ((size_t)snprintf(found, len, "%.*s/%s", (int)(end - dir), dir, name) < len &&
+		    access(found, X_OK) == 0)
+			return true;
+	}
+	return false;
+}

@@ -2,6 +2,7 @@
 #define SBX_INFO_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* What a forked probe sends back through its pipe. */
 struct probe {
@@ -20,6 +21,8 @@ int probe_userns(struct probe *p);
 int probe_overlay(struct probe *p);
 int probe_proc(struct probe *p);
 int probe_seccomp(struct probe *p);
+/* The first executable name in $PATH (or the usual bin directories). */
+bool find_program(const char *name, char *found, size_t len);
 /* close(2) that keeps errno (a descriptor only read from loses nothing). */
 void close_quietly(int fd);
 

@@ -8,6 +8,7 @@
  * child exits. The checks are gathered into a report first and printed last,
  * so the text and JSON forms say exactly the same thing. */
 #include "info.h"
+#include "json-out.h"
 #include "info-probe.h"
 
 #include <errno.h>
@@ -331,24 +332,6 @@ static void check_seccomp(struct report *r)
 			   "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(p.nnp_err));
 }
 
-/* The first executable NAME in $PATH (or the usual directories). */
-static bool find_program(const char *name, char *found, size_t len)
-{
-	const char *path = getenv("PATH"), *dir, *end;
-
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (dir = path; *dir; dir = *end ? end + 1 : end) {
-		end = strchrnul(dir, ':');
-		if (end == dir)
-			continue;
-		if ((size_t)snprintf(found, len, "%.*s/%s", (int)(end - dir), dir, name) < len &&
-		    access(found, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void check_fuse(struct report *r)
 {
 	static const char chmod_hint[] =
@@ -640,43 +623,6 @@ static void print_text(FILE *out, const struct report *r, bool ok)
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* Paths may hold any bytes; JSON must stay valid UTF-8 (RFC 8259). */
-static void json_string(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
-
-	fputc('"', out);
-	while (*s) {
-		if (*s == '"' || *s == '\\') {
-			fprintf(out, "\\%c", *s);
-		} else if (*s < 0x20) {
-			fprintf(out, "\\u%04x", *s);
-		} else if ((n = utf8_len(s)) == 0) {
-			fputs("\\ufffd", out);
-		} else {
-			fwrite(s, 1, n, out);
-			s += n;
-			continue;
-		}
-		s++;
-	}
-	fputc('"', out);
-}
-
 static void print_json(FILE *out, const struct report *r, bool ok)
 {
 	size_t i;
@@ -686,13 +632,13 @@ static void print_json(FILE *out, const struct report *r, bool ok)
 		const struct check *c = &r->checks[i];
 
 		fputs(i ? ",{\"name\":" : "{\"name\":", out);
-		json_string(out, c->name);
+		sbx_json_string(out, c->name);
 		fprintf(out, ",\"ok\":%s,\"detail\":", c->verdict == VERDICT_YES ? "true"
 			: c->verdict == VERDICT_NO ? "false" : "null");
-		json_string(out, c->detail);
+		sbx_json_string(out, c->detail);
 		fputs(",\"hint\":", out);
 		if (c->hint[0] && c->verdict == VERDICT_NO)
-			json_string(out, c->hint);
+			sbx_json_string(out, c->hint);
 		else
 			fputs("null", out);
 		fputc('}', out);

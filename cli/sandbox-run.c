@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include "cache-cmd.h"
 #include "info.h"
+#include "policy-cmd.h"
+#include "selftest.h"
 #include "util/relay.h"
 #include "spec/plan.h"
 #include "spec/policy.h"
@@ -29,6 +31,9 @@ static void usage(FILE *out)
 		"                   [--pids N] [--entrypoint|--no-entrypoint] [--] [CMD [ARGS...]]\n"
 		"       sandbox-run [--config FILE] info [--json]\n"
 		"       sandbox-run [--config FILE] cache ls | rm DIGEST...|--all | gc [--max-size SIZE]\n"
+		"       sandbox-run [--config FILE] policy check [FILE]\n"
+		"       sandbox-run [--config FILE] policy explain [RUN OPTIONS | --sandbox-* OPTIONS]\n"
+		"       sandbox-run [--config FILE] selftest [--json]\n"
 		"Global options (--config) may stand before or after the subcommand.\n"
 		"Runs CMD in the same sandbox the Slurm plugin builds (see sandbox-run(1) in docs/).\n"
 		"IMG: a directory, a squashfs file, a tar archive (also docker save or OCI), an OCI\n"
@@ -37,11 +42,21 @@ static void usage(FILE *out)
 		"127 not found; 128+N killed by signal N.\n");
 }
 
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+} subcommands[] = {
+	{ "info", sbx_info_main },
+	{ "cache", sbx_cache_main },
+	{ "policy", sbx_policy_main },
+	{ "selftest", sbx_selftest_main },
+};
+
 /* Global options may stand before the subcommand as well as after it:
  * `sandbox-run --config FILE cache ls` is `sandbox-run cache --config FILE ls`.
  * Returns the subcommand's index in argv, or 0 for a run. A run always
  * names an image (--image), which is no global option, so a run's command
- * called "info" or "cache" is never taken for a subcommand. */
+ * named like a subcommand ("info", "selftest") is never taken for one. */
 static int subcommand_index(int argc, char **argv)
 {
 	int i = 1;
@@ -54,8 +69,9 @@ static int subcommand_index(int argc, char **argv)
 		else
 			break;
 	}
-	if (i < argc && (strcmp(argv[i], "info") == 0 || strcmp(argv[i], "cache") == 0))
-		return i;
+	for (size_t k = 0; i < argc && k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
+		if (strcmp(argv[i], subcommands[k].name) == 0)
+			return i;
 	return 0;
 }
 
@@ -74,7 +90,10 @@ static int run_subcommand(int argc, char **argv, int sub)
 	for (int i = 1; i < argc; i++)
 		if (i != sub)
 			args[n++] = argv[i];
-	rc = strcmp(argv[sub], "info") == 0 ? sbx_info_main(n, args) : sbx_cache_main(n, args);
+	rc = 2;
+	for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
+		if (strcmp(argv[sub], subcommands[k].name) == 0)
+			rc = subcommands[k].main(n, args);
 	free(args);
 	return rc;
 }

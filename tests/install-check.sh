@@ -11,7 +11,7 @@ fail() { echo "install-check: $*" >&2; exit 1; }
 
 make -s -C "$repo" BUILD="$tmp/build" PREFIX="$prefix" DESTDIR="$tmp/dest" install >/dev/null
 root=$tmp/dest$prefix
-for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec etc/slurm/sandbox.conf \
+for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec libexec/sandbox-probe etc/slurm/sandbox.conf \
 	lib/slurm/spank_sandbox.so share/doc/slurm-sandbox/README.md share/doc/slurm-sandbox/admin-guide.md \
 	share/man/man1/sandbox-run.1 share/man/man5/sandbox.conf.5 share/man/man8/spank_sandbox.8; do
 	[ -f "$root/$f" ] || fail "$prefix/$f is missing"

@@ -1,4 +1,5 @@
 #include "spec/plan.h"
+#include "spec/decide.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,66 +70,40 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 			return -1;
 		free(ref);
 	}
-	if (req->writable == 1 && !pol->allow_writable)
-		return refused(err, pol, "--writable", "rootfs.allow_writable", "no");
-	if (req->remap_root == 1 && !pol->allow_remap_root)
-		return refused(err, pol, "--remap-root", "namespaces.allow_remap_root", "no");
-	if (req->mount_home == 1 && !pol->allow_mount_home)
-		return refused(err, pol, "--mount-home", "mounts.allow_mount_home", "no");
-	if (req->net == SBX_NET_HOST && !pol->allow_net_host)
-		return refused(err, pol, "--net host", "namespaces.allow_net_host", "no");
-	if (req->hostname && !pol->allow_hostname) {
-		char what[128];
+	/* The site's allow_* and max_* keys: one table (spec/decide.c) serves
+	 * the launch and `sandbox-run policy explain`. */
+	for (size_t i = 0; sbx_decision_rules[i].setting; i++) {
+		struct sbx_decision d;
 
-		snprintf(what, sizeof(what), "--hostname %s", req->hostname);
-		return refused(err, pol, what, "namespaces.allow_hostname", "no");
-	}
-	if (req->env.n > 0 && !pol->allow_user_env) {
-		char what[256];
-
-		snprintf(what, sizeof(what), "--env %s", req->env.v[0]);
-		return refused(err, pol, what, "environment.allow_user_env", "no");
-	}
-	if (pol->cg_max_memory && req->memory > pol->cg_max_memory) {
-		char what[64], max[32];
-
-		snprintf(what, sizeof(what), "--memory %llu", (unsigned long long)req->memory);
-		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_memory);
-		return refused(err, pol, what, "cgroups.max_memory", max);
-	}
-	if (pol->cg_max_cpus && req->cpus > pol->cg_max_cpus) {
-		char what[64], max[32];
-
-		snprintf(what, sizeof(what), "--cpus %u.%03u", req->cpus / 1000, req->cpus % 1000);
-		snprintf(max, sizeof(max), "%u.%03u", pol->cg_max_cpus / 1000, pol->cg_max_cpus % 1000);
-		return refused(err, pol, what, "cgroups.max_cpus", max);
-	}
-	if (pol->cg_max_pids && req->pids > pol->cg_max_pids) {
-		char what[64], max[32];
-
-		snprintf(what, sizeof(what), "--pids %llu", (unsigned long long)req->pids);
-		snprintf(max, sizeof(max), "%llu", (unsigned long long)pol->cg_max_pids);
-		return refused(err, pol, what, "cgroups.max_pids", max);
+		if (sbx_decision_judge(&sbx_decision_rules[i], pol, req, &d) == SBX_REFUSED)
+			return refused(err, pol, d.asked, d.key, d.key_value);
 	}
 	for (size_t i = 0; i < req->n_mounts + req->n_trusted_mounts; i++) {
 		const struct sbx_mount_spec *m = i < req->n_mounts ? &req->mounts[i]
 					       : &req->trusted_mounts[i - req->n_mounts];
-		char *dst = NULL;
-		int rc = sbx_path_normalise(m->dst, &dst);
 
-		if (rc == -ENOMEM)
-			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
-		if (rc < 0)
-			return sbx_err_set(err, 0, "use a plain absolute path",
-					   "mount '%s:%s': destination contains '..'",
-					   m->src, m->dst);
-		rc = reserved_dest(dst);
-		free(dst);
-		if (rc)
-			return sbx_err_set(err, 0, "choose another destination",
-					   "mount '%s:%s': destination is reserved by the sandbox",
-					   m->src, m->dst);
+		if (sbx_plan_check_mount_dest(m, err) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+int sbx_plan_check_mount_dest(const struct sbx_mount_spec *m, struct sbx_err *err)
+{
+	char *dst = NULL;
+	int rc = sbx_path_normalise(m->dst, &dst);
+
+	if (rc == -ENOMEM)
+		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	if (rc < 0)
+		return sbx_err_set(err, 0, "use a plain absolute path",
+				   "mount '%s:%s': destination contains '..'", m->src, m->dst);
+	rc = reserved_dest(dst);
+	free(dst);
+	if (rc)
+		return sbx_err_set(err, 0, "choose another destination",
+				   "mount '%s:%s': destination is reserved by the sandbox",
+				   m->src, m->dst);
 	return 0;
 }
 
@@ -182,29 +157,40 @@ static int check_device_source(const struct sbx_mount_spec *m, const char *real,
 	return 0;
 }
 
+int sbx_plan_check_mount_source(const struct sbx_policy *pol, const struct sbx_mount_spec *m,
+				int trusted, char **real_out, struct sbx_err *err)
+{
+	char *real = realpath(m->src, NULL);
+	int rc = -1;
+
+	if (!real)
+		return sbx_err_sys(err, "create it or fix the path",
+				   "mount '%s:%s': source '%s'", m->src, m->dst, m->src);
+	if (!trusted && !sbx_path_allowed(real, &pol->mount_sources)) {
+		sbx_err_set(err, 0, NULL,
+			    "mount '%s:%s': source '%s' is outside the allowed mount sources (mounts.allowed_sources in %s)",
+			    m->src, m->dst, real, policy_file(pol));
+		goto out;
+	}
+	if (check_device_source(m, real, err) < 0)
+		goto out;
+	*real_out = real;
+	real = NULL;
+	rc = 0;
+out:
+	free(real);
+	return rc;
+}
+
 static int resolve_mounts(const struct sbx_policy *pol, const struct sbx_mount_spec *list,
 			  size_t n, int trusted, struct sbx_plan *plan, struct sbx_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct sbx_mount_spec *m = &list[i];
-		char *real = realpath(m->src, NULL);
-		int allowed;
+		char *real = NULL;
 
-		if (!real)
-			return sbx_err_sys(err, "create it or fix the path",
-					   "mount '%s:%s': source '%s'", m->src, m->dst, m->src);
-		allowed = trusted || sbx_path_allowed(real, &pol->mount_sources);
-		if (!allowed) {
-			sbx_err_set(err, 0, NULL,
-				    "mount '%s:%s': source '%s' is outside the allowed mount sources (mounts.allowed_sources in %s)",
-				    m->src, m->dst, real, policy_file(pol));
-			free(real);
+		if (sbx_plan_check_mount_source(pol, m, trusted, &real, err) < 0)
 			return -1;
-		}
-		if (check_device_source(m, real, err) < 0) {
-			free(real);
-			return -1;
-		}
 		if (add_bind(plan, real, m->dst, m->readonly) < 0) {
 			free(real);
 			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
@@ -311,6 +297,42 @@ static enum sbx_net default_net(const struct sbx_policy *pol, const struct sbx_r
 	return net == SBX_NET_HOST && !pol->allow_net_host ? SBX_NET_NONE : net;
 }
 
+/* The values that need no filesystem: the request over the policy over
+ * the built-in defaults. */
+int sbx_plan_settings(const struct sbx_policy *pol, const struct sbx_request *req,
+		      struct sbx_plan *plan, struct sbx_err *err)
+{
+	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
+	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
+	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
+	plan->mount_home = req->mount_home != SBX_UNSET ? req->mount_home : pol->mount_home;
+	plan->premounted = req->premounted;
+	plan->net = req->net != SBX_NET_UNSET ? req->net : default_net(pol, req);
+	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
+	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;
+	plan->cg_pids = req->pids ? req->pids : pol->cg_pids;
+	plan->cg_swap = pol->cg_swap;
+	plan->cg_swap_set = pol->cg_swap_set;
+	plan->cg_memory_high = pol->cg_memory_high;
+	plan->cg_required = pol->cg_required;
+	if (pol->cg_parent && !(plan->cg_parent = strdup(pol->cg_parent)))
+		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	plan->writable_size = pol->writable_size;
+	plan->tmp_size = pol->tmp_size;
+	plan->sys = pol->sys;
+	plan->tmp = pol->tmp;
+	plan->shm = pol->shm;
+	if (req->hostname || (pol->hostname && *pol->hostname)) {
+		plan->hostname = strdup(req->hostname ? req->hostname : pol->hostname);
+		if (!plan->hostname)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	}
+	if (req->workdir && sbx_path_normalise(req->workdir, &plan->workdir) < 0)
+		return sbx_err_set(err, 0, "use a plain absolute path",
+				   "workdir '%s': invalid path", req->workdir);
+	return build_security(pol, plan, err);
+}
+
 int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_plan *plan, struct sbx_err *err)
 {
@@ -324,42 +346,11 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	}
 	if (sbx_plan_check(pol, req, err) < 0)
 		goto out;
-	plan->writable = req->writable != SBX_UNSET ? req->writable : pol->writable;
-	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
-	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
-	plan->premounted = req->premounted;
-	plan->net = req->net != SBX_NET_UNSET ? req->net : default_net(pol, req);
-	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
-	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;
-	plan->cg_pids = req->pids ? req->pids : pol->cg_pids;
-	plan->cg_swap = pol->cg_swap;
-	plan->cg_swap_set = pol->cg_swap_set;
-	plan->cg_memory_high = pol->cg_memory_high;
-	plan->cg_required = pol->cg_required;
-	if (pol->cg_parent && !(plan->cg_parent = strdup(pol->cg_parent))) {
-		sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	if (sbx_plan_settings(pol, req, plan, err) < 0)
 		goto out;
-	}
-	plan->writable_size = pol->writable_size;
-	plan->tmp_size = pol->tmp_size;
-	plan->sys = pol->sys;
-	plan->tmp = pol->tmp;
-	plan->shm = pol->shm;
-	if (req->hostname || (pol->hostname && *pol->hostname)) {
-		plan->hostname = strdup(req->hostname ? req->hostname : pol->hostname);
-		if (!plan->hostname) {
-			sbx_err_set(err, ENOMEM, NULL, "out of memory");
-			goto out;
-		}
-	}
-	if (req->workdir && sbx_path_normalise(req->workdir, &plan->workdir) < 0) {
-		sbx_err_set(err, 0, "use a plain absolute path",
-			    "workdir '%s': invalid path", req->workdir);
-		goto out;
-	}
 	if (resolve_user(plan, err) < 0 || sbx_image_resolve(pol, req->image, &plan->image_kind, &plan->image, err) < 0)
 		goto out;
-	if ((req->mount_home == SBX_UNSET ? pol->mount_home : req->mount_home) &&
+	if (plan->mount_home &&
 	    strcmp(plan->home, "/") != 0) {
 		char *real = realpath(plan->home, NULL);
 		int rc2;
@@ -386,8 +377,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	}
 	if (resolve_mounts(pol, req->trusted_mounts, req->n_trusted_mounts, 1, plan, err) < 0 ||
 	    resolve_mounts(pol, req->mounts, req->n_mounts, 0, plan, err) < 0 ||
-	    build_env(pol, req, plan, err) < 0 ||
-	    build_security(pol, plan, err) < 0)
+	    build_env(pol, req, plan, err) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -22,6 +22,7 @@ struct sbx_plan {
 	char *image;              /* absolute path, symlinks resolved, or the docker:// reference */
 	enum sbx_image_kind image_kind;
 	int entrypoint;           /* run the image's Entrypoint */
+	int mount_home;           /* bind the user's home directory */
 	int premounted;           /* the squashfs image is mounted by root (SBX_IMAGE_FD) */
 	int writable;
 	uint64_t writable_size;
@@ -79,6 +80,20 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 
 int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 		   struct sbx_plan *plan, struct sbx_err *err);
+
+/* The part of sbx_plan_build that needs no filesystem and refuses nothing:
+ * each value from the request, else the policy, else the built-in default
+ * (`sandbox-run policy explain` shows them). Free with sbx_plan_free. */
+int sbx_plan_settings(const struct sbx_policy *pol, const struct sbx_request *req,
+		      struct sbx_plan *plan, struct sbx_err *err);
+
+/* One bind of the request as the plan checks it: its destination (not
+ * reserved by the sandbox), and its source (exists; inside
+ * mounts.allowed_sources unless trusted; a device node the caller may open).
+ * *real_out: the source with symlinks resolved (malloc'd). */
+int sbx_plan_check_mount_dest(const struct sbx_mount_spec *m, struct sbx_err *err);
+int sbx_plan_check_mount_source(const struct sbx_policy *pol, const struct sbx_mount_spec *m,
+				int trusted, char **real_out, struct sbx_err *err);
 void sbx_plan_free(struct sbx_plan *plan);
 
 #endif

@@ -92,6 +92,7 @@ static const struct key keys[] = {
 	KEY("cgroups", "parent", KEY_CGROUP_PATH, cg_parent),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= SBX_POLICY_MAX_KEYS, "raise SBX_POLICY_MAX_KEYS");
 
 struct word {
 	const char *word;
@@ -138,9 +139,16 @@ struct load_ctx {
 	int fail_line;                 /* line of the first error; 0: none yet */
 	struct sbx_err first;          /* that error, "FILE:LINE: ..." */
 	unsigned char list_given[N_KEYS]; /* list key already met in this file */
+	/* Check mode (sbx_policy_check_file): every problem is appended here
+	 * and the parse goes on; fail_line then marks only what ends it. */
+	struct sbx_strv *problems;
+	int prev_key;                  /* a key line came since the last heading */
 };
 
-/* Record the first error at the current line; returns 0, inih's "failed". */
+static int fail_nomem(struct load_ctx *ctx);
+
+/* Record the first error at the current line (in check mode: one more
+ * problem); returns 0, inih's "failed". */
 __attribute__((format(printf, 3, 4)))
 static int fail(struct load_ctx *ctx, const char *hint, const char *fmt, ...)
 {
@@ -152,6 +160,14 @@ static int fail(struct load_ctx *ctx, const char *hint, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (ctx->problems) {
+		struct sbx_err one;
+
+		sbx_err_set(&one, 0, hint, "%s:%d: %s", ctx->path, ctx->lineno, what);
+		if (sbx_strv_push(ctx->problems, one.msg) < 0)
+			fail_nomem(ctx);
+		return 0;
+	}
 	ctx->fail_line = ctx->lineno;
 	sbx_err_set(&ctx->first, 0, hint, "%s:%d: %s", ctx->path, ctx->lineno,
 		    what);
@@ -169,6 +185,40 @@ static int fail_nomem(struct load_ctx *ctx)
 }
 
 static int known_section(const char *name, size_t len);
+
+/* inih's inline comments: ';' after whitespace ends the text. The first of
+ * chars in s before such a comment, or NULL. */
+static const char *find_before_comment(const char *s, const char *chars)
+{
+	for (const char *p = s; *p; p++) {
+		if (*p == ';' && p > s && (p[-1] == ' ' || p[-1] == '\t'))
+			return NULL;
+		if (strchr(chars, *p))
+			return p;
+	}
+	return NULL;
+}
+
+/* Check mode only: inih's own syntax rules (ini.c, ini_parse_stream), so a
+ * bad line is reported where it stands and the parse goes on. inih reports
+ * only its first; the loader stays the judge (sbx_policy_check_file). */
+static int syntax_ok(struct load_ctx *ctx, const char *line)
+{
+	const char *p = line + strspn(line, " \t");
+
+	if (!*p || *p == '\r' || *p == '\n' || *p == ';' || *p == '#')
+		return 1;
+	if (ctx->prev_key && p > line)
+		return 1;               /* an indented continuation of a list */
+	if (*p == '[') {
+		ctx->prev_key = 0;
+		return find_before_comment(p, "]") != NULL;
+	}
+	if (!find_before_comment(p, "=:"))
+		return 0;
+	ctx->prev_key = 1;
+	return 1;
+}
 
 /* inih reports keys, never headings: check a heading where it stands, so
  * the error names its line (and an empty misspelled section is caught). */
@@ -212,12 +262,22 @@ static char *read_line(char *str, int num, void *stream)
 	if ((ssize_t)strcspn(ctx->buf, "\r\n") > num - 3 || len > num - 1) {
 		fail(ctx, "continue a long list on indented lines",
 		     "line longer than %d characters", num - 3);
-		return NULL;
+		goto skip;
+	}
+	if (ctx->problems && !syntax_ok(ctx, ctx->buf)) {
+		fail(ctx, "use [section] headings and key = value lines", "syntax error");
+		goto skip;
 	}
 	check_heading(ctx, ctx->buf);
 	if (ctx->fail_line)
 		return NULL;
 	memcpy(str, ctx->buf, (size_t)len + 1);
+	return str;
+skip:
+	/* Check mode goes on past the line, as a blank one. */
+	if (ctx->fail_line)
+		return NULL;
+	strcpy(str, "\n");
 	return str;
 }
 
@@ -565,6 +625,22 @@ static int set_key(struct load_ctx *ctx, size_t k, const char *value)
 	}
 }
 
+/* Remember the line that set keys[k] (a list: its first line; the
+ * indented lines after it continue it). */
+static void note_origin(struct load_ctx *ctx, size_t k, int was_given)
+{
+	struct sbx_policy_origin o = { .line = ctx->lineno, .via = -1 };
+
+	if (keys[k].type == KEY_NET_BOTH) {
+		o.via = (short)k;
+		for (size_t i = 0; i < N_KEYS; i++)
+			if (keys[i].type == KEY_NET)
+				ctx->pol->origin[i] = o;
+	}
+	if (!was_given)
+		ctx->pol->origin[k] = o;
+}
+
 /* inih's handler: returns 1 on success, 0 on error. */
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
@@ -579,14 +655,23 @@ static int on_key(void *user, const char *section, const char *name,
 		if (strcmp(keys[k].section, section) != 0)
 			continue;
 		section_known = 1;
-		if (strcmp(keys[k].name, name) == 0)
-			return set_key(ctx, k, value);
+		if (strcmp(keys[k].name, name) == 0) {
+			int was_given = ctx->list_given[k];
+
+			if (!set_key(ctx, k, value))
+				return 0;
+			note_origin(ctx, k, was_given);
+			return 1;
+		}
 	}
 	/* A key of earlier releases: say what replaced it. */
 	if (strcmp(section, "environment") == 0 && strcmp(name, "clean") == 0)
 		return fail(ctx, "write mode = clean, or mode = inherit for the job's whole environment",
 			    "key 'clean' in [environment] is now 'mode'");
-	/* Headings are checked by the reader; this is a safety net. */
+	/* Headings are checked by the reader (check mode: reported there, once
+	 * for the section, not again for each of its keys); a safety net. */
+	if (!section_known && ctx->problems)
+		return 1;
 	if (!section_known)
 		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
 			    "unknown section [%s]", section);
@@ -658,6 +743,28 @@ static const char *open_hint(int errnum, int explicit_path)
 	return NULL;
 }
 
+/* Release what a load holds: the file, the line buffer, the policy being
+ * filled (kept only once moved out). */
+static void end_load(struct load_ctx *ctx)
+{
+	if (ctx->file)
+		fclose(ctx->file);
+	free(ctx->buf);
+	sbx_policy_free(ctx->pol);
+}
+
+/* Open path into ctx->file. Returns 1 when opened, 0 when there is no site
+ * file at the default path (the built-in policy), -1 on error. */
+static int open_file(struct load_ctx *ctx, int explicit_path, struct sbx_err *err)
+{
+	ctx->file = fopen(ctx->path, "re");
+	if (ctx->file)
+		return 1;
+	if (errno == ENOENT && !explicit_path)
+		return 0;
+	return sbx_err_sys(err, open_hint(errno, explicit_path), "config %s", ctx->path);
+}
+
 int sbx_policy_load(struct sbx_policy *pol, const char *path, int explicit_path,
 		    struct sbx_err *err)
 {
@@ -671,12 +778,10 @@ int sbx_policy_load(struct sbx_policy *pol, const char *path, int explicit_path,
 	}
 	if (sbx_policy_init_defaults(&tmp, err) < 0)
 		goto out;
-	ctx.file = fopen(path, "re");
-	if (!ctx.file) {
-		/* No site file at the default path: the built-in policy. */
-		if (errno == ENOENT && !explicit_path)
-			goto use_tmp;
-		sbx_err_sys(err, open_hint(errno, explicit_path), "config %s", path);
+	switch (open_file(&ctx, explicit_path, err)) {
+	case 0:
+		goto use_tmp;
+	case -1:
 		goto out;
 	}
 	tmp.path = strdup(path);
@@ -707,11 +812,71 @@ use_tmp:
 	memset(&tmp, 0, sizeof(tmp));
 	rc = 0;
 out:
-	if (ctx.file)
-		fclose(ctx.file);
-	free(ctx.buf);
-	sbx_policy_free(&tmp);
+	end_load(&ctx);
 	return rc;
+}
+
+int sbx_policy_check_file(const char *path, struct sbx_strv *problems, struct sbx_err *err)
+{
+	struct sbx_policy tmp = { 0 };
+	struct load_ctx ctx = { .pol = &tmp, .path = path, .problems = problems };
+	size_t before = problems->n;
+	int rc = -1;
+
+	if (sbx_policy_init_defaults(&tmp, err) < 0 || open_file(&ctx, 1, err) < 0)
+		goto out;
+	if (ini_parse_stream(read_line, &ctx, on_key, &ctx) < 0 && !ctx.fail_line) {
+		sbx_err_set(&ctx.first, ENOMEM, NULL, "config %s", path);
+		ctx.fail_line = -1;
+	}
+	if (ctx.fail_line) {            /* out of memory, or a read error */
+		if (err)
+			*err = ctx.first;
+		goto out;
+	}
+	/* The loader is the judge: a file it refuses is never "no problems",
+	 * even if the check above missed a rule of inih's. */
+	if (problems->n == before) {
+		struct sbx_policy loaded = { 0 };
+		struct sbx_err why;
+
+		if (sbx_policy_load(&loaded, path, 1, &why) < 0 &&
+		    sbx_strv_push(problems, why.msg) < 0) {
+			sbx_err_set(err, ENOMEM, NULL, "config %s", path);
+			goto out;
+		}
+		sbx_policy_free(&loaded);
+	}
+	rc = (int)(problems->n - before);
+out:
+	end_load(&ctx);
+	return rc;
+}
+
+const char *sbx_policy_origin(const struct sbx_policy *pol, const char *key, char *buf,
+			      size_t len)
+{
+	for (size_t k = 0; k < N_KEYS; k++) {
+		const struct sbx_policy_origin *o = &pol->origin[k];
+		const struct key *via;
+		size_t sec = strlen(keys[k].section);
+
+		if (strncmp(key, keys[k].section, sec) != 0 || key[sec] != '.' ||
+		    strcmp(key + sec + 1, keys[k].name) != 0)
+			continue;
+		if (!o->line || !pol->path) {
+			snprintf(buf, len, "the built-in default");
+			return buf;
+		}
+		if (o->via < 0) {
+			snprintf(buf, len, "%s:%d", pol->path, o->line);
+			return buf;
+		}
+		via = &keys[o->via];
+		snprintf(buf, len, "%s:%d, as %s.%s", pol->path, o->line, via->section, via->name);
+		return buf;
+	}
+	return NULL;
 }
 
 int sbx_policy_open(struct sbx_policy *pol, const char *path, int required,

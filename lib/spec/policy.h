@@ -15,6 +15,17 @@ enum sbx_net { SBX_NET_UNSET = 0, SBX_NET_NONE, SBX_NET_HOST };
 enum sbx_sys { SBX_SYS_RO = 0, SBX_SYS_NONE };
 enum sbx_share { SBX_SHARE_PRIVATE = 0, SBX_SHARE_HOST };
 
+/* Room for every key of the file (policy.c checks its table fits). */
+#define SBX_POLICY_MAX_KEYS 64
+
+/* Where one key's value came from: the line of the file that set it (0:
+ * the built-in default) and the key written there ("namespaces.net" sets
+ * both namespaces.slurm_net and namespaces.sandbox_run_net). */
+struct sbx_policy_origin {
+	int line;
+	short via;              /* index of the key written; -1: the key itself */
+};
+
 struct sbx_policy {
 	char *path;                    /* file it was read from; NULL = built-in */
 
@@ -79,6 +90,9 @@ struct sbx_policy {
 	uint64_t cg_max_pids;          /* max_pids */
 	int cg_required;               /* when_unavailable = error (1) | warn (0) */
 	char *cg_parent;               /* parent = /path: cgroup for sandboxes run by root */
+
+	/* Per key of the file, in policy.c's table order: which line set it. */
+	struct sbx_policy_origin origin[SBX_POLICY_MAX_KEYS];
 };
 
 /* Built-in defaults (used when no file exists at the default path). */
@@ -99,6 +113,19 @@ int sbx_policy_open(struct sbx_policy *pol, const char *path, int required,
 		    struct sbx_err *err);
 
 void sbx_policy_free(struct sbx_policy *pol);
+
+/* Every problem of the policy file at path, one "FILE:LINE: <what> (<hint>)"
+ * line each in file order, appended to problems: the loader stops at the
+ * first, an admin fixing a file wants them all. Returns the number of
+ * problems, or -1 (err) when the file cannot be read at all. */
+int sbx_policy_check_file(const char *path, struct sbx_strv *problems, struct sbx_err *err);
+
+/* Where the value of key ("section.name") came from, for messages:
+ * "FILE:LINE", "FILE:LINE, as section.written" when another key set it
+ * (namespaces.net), or "the built-in default". Returns buf, or NULL for an
+ * unknown key. */
+const char *sbx_policy_origin(const struct sbx_policy *pol, const char *key, char *buf,
+			      size_t len);
 
 /* Parse "yes|no|true|false|1|0|on|off"; returns 0/1, or -1 when invalid. */
 int sbx_parse_bool(const char *s);

@@ -17,6 +17,8 @@ SBX_REPO=$(cd "$SBX_TESTS_LIB/../.." && pwd)
 BUILD=${BUILD:-$SBX_REPO/build}
 export BUILD
 export SANDBOX_HELPER=${SANDBOX_HELPER:-$BUILD/sandbox-helper}
+# selftest's probe, which an install puts beside the helper
+export SANDBOX_PROBE=${SANDBOX_PROBE:-$BUILD/sandbox-probe}
 SBX_PROBE=$BUILD/tests/sbx-probe
 
 IMG=$BATS_FILE_TMPDIR/image

@@ -1,4 +1,6 @@
-/* sbx-probe: a static multi-call program copied into test images.
+/* sandbox-probe: a static multi-call program copied into test images, by
+ * the test suite (as sbx-probe) and by `sandbox-run selftest`, which needs
+ * no compiler on the node: it is installed in LIBEXECDIR.
  *
  * Each subcommand tries one thing and prints what the kernel answered on a
  * single line ("NAME: ok" or "NAME: ERRNO"), so a bats test can compare the
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -399,9 +402,71 @@ static int usage(void)
 {
 	fputs("usage: sbx-probe keyctl|add-key|unshare-user|mount|tiocsti|bpf|perf|\n"
 	      "                 userfaultfd|fds|status|ns|uid\n"
-	      "       sbx-probe connect HOST PORT | write PATH | sleep-fork SECONDS\n",
+	      "       sbx-probe connect HOST PORT | write PATH | read PATH | sleep-fork SECONDS\n"
+	      "       sbx-probe spawn COUNT NAME exit|hold\n",
 	      stderr);
 	return 2;
+}
+
+/* The file's bytes on stdout (a /proc file has no size to trust). */
+static int probe_read(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return report("read", -1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	close(fd);
+	return n < 0 ? report("read", -1) : 0;
+}
+
+/* Start COUNT children named NAME (their comm, seen from the host too) that
+ * wait forever; say "spawn: COUNT" once every one has its name (a pipe, not
+ * a sleep). Then "exit": leave them to the sandbox's init; "hold": wait, as
+ * NAME too, until killed. */
+static int probe_spawn(const char *count, const char *name, const char *mode)
+{
+	char *end;
+	long n = strtol(count, &end, 10), i;
+	int ready[2];
+	char c;
+
+	if (*end || n <= 0 || n > 10000 || (strcmp(mode, "exit") && strcmp(mode, "hold"))) {
+		fprintf(stderr, "sbx-probe: spawn COUNT NAME exit|hold\n");
+		return 2;
+	}
+	if (pipe(ready) < 0)
+		return report("spawn", -1);
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			printf("spawn: %s after %ld\n", errno_name(errno), i);
+			return 1;
+		}
+		if (pid == 0) {
+			prctl(PR_SET_NAME, name, 0, 0, 0);
+			if (write(ready[1], "x", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+	}
+	close(ready[1]);
+	for (i = 0; i < n && read(ready[0], &c, 1) == 1; i++)
+		;
+	printf("spawn: %ld\n", i);
+	fflush(stdout);
+	if (strcmp(mode, "hold") == 0) {
+		prctl(PR_SET_NAME, name, 0, 0, 0);
+		for (;;)
+			pause();
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -443,8 +508,12 @@ int main(int argc, char **argv)
 			return probe_write(argv[2]);
 		if (!strcmp(cmd, "sleep-fork"))
 			return probe_sleep_fork(argv[2]);
+		if (!strcmp(cmd, "read"))
+			return probe_read(argv[2]);
 	}
 	if (argc == 4 && !strcmp(cmd, "connect"))
 		return probe_connect(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(cmd, "spawn"))
+		return probe_spawn(argv[2], argv[3], argv[4]);
 	return usage();
 }
