@@ -69,8 +69,17 @@ SANDBOX_RUN:= $(BUILD)/sandbox-run
 PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
 PROBE      := $(BUILD)/tests/sbx-probe
 RACE       := $(BUILD)/tests/race/racer $(BUILD)/tests/race/fake-stepd
+# The launchers of the host's Slurm client inside a sandbox (plugin/slurm-client.c),
+# beside the helper: one script, the commands as symlinks to it.
+SLURM_CLIENT_CMDS := srun sbatch salloc scontrol squeue scancel sinfo sacct sstat sattach sbcast
+SLURM_CLIENT := $(BUILD)/slurm-client/slurm-client
 
-all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN)
+all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(PLUGIN) $(SLURM_CLIENT)
+
+$(SLURM_CLIENT): plugin/slurm-client.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+	@for c in $(SLURM_CLIENT_CMDS); do ln -sf slurm-client $(@D)/$$c; done
 
 # The install paths are compiled in: a build made for another PREFIX is
 # rebuilt, not installed as it is.
@@ -175,6 +184,8 @@ install: all
 	install -m 0755 $(SANDBOX_RUN) $(DESTDIR)$(BINDIR)/sandbox-run
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/sandbox-helper
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
+	install -d $(DESTDIR)$(LIBEXECDIR)/slurm-client
+	cp -P $(BUILD)/slurm-client/* $(DESTDIR)$(LIBEXECDIR)/slurm-client/
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
