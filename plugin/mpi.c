@@ -45,6 +45,12 @@ int sbx_mpi_binds(spank_t sp, struct sbx_request *req, struct sbx_err *err)
 {
 	char value[PATH_MAX];
 
+	/* Only a pmix step's values are slurmstepd's own (it sets them over
+	 * the job's); elsewhere they would be the user's, and these binds are
+	 * exempt from mounts.allowed_sources. */
+	if (spank_getenv(sp, "SLURM_MPI_TYPE", value, sizeof(value)) != ESPANK_SUCCESS ||
+	    strncmp(value, "pmix", 4) != 0)
+		return 0;
 	for (size_t i = 0; pmix_dirs[i]; i++) {
 		if (spank_getenv(sp, pmix_dirs[i], value, sizeof(value)) != ESPANK_SUCCESS)
 			continue;

@@ -1,11 +1,16 @@
 #!/usr/bin/env bats
 # srun, sbatch and scontrol from inside a sandboxed batch script: the host's
 # Slurm client (plugin/slurm-client.c), on a real local cluster, with an
-# image that has no Slurm at all. SBX_MUNGE=1 runs the same file against a
-# cluster with munge authentication (local-cluster.sh).
+# image that has no Slurm at all. slurm-client-munge.bats (a link to this
+# file) runs the same tests against a cluster with munge authentication and a
+# munged of its own (local-cluster.sh SBX_MUNGE=1), as real sites have.
 bats_require_minimum_version 1.5.0
 
 load common
+
+case $BATS_TEST_FILENAME in
+*-munge.bats) export SBX_MUNGE=1 ;;
+esac
 
 setup_file() {
 	slurm_require
