@@ -14,10 +14,12 @@
 #include <sys/stat.h>
 
 /* Set by slurmstepd's mpi/pmix for the task after the job's environment
- * (Slurm's pmixp_info.c, pmixp_client.c), so they name the step's server. */
+ * (Slurm's pmixp_info.c, pmixp_client.c), so they name the step's server.
+ * Not PMIX_SYSTEM_TMPDIR: that is the node's /tmp, where the client only
+ * puts files of its own; the sandbox's /tmp serves (and binding the host's
+ * would undo rootfs.tmp = private). */
 static const char *const pmix_dirs[] = {
-	"PMIX_SERVER_TMPDIR", "PMIX_SYSTEM_TMPDIR", "PMIX_DSTORE_21_BASE_PATH",
-	"PMIX_DSTORE_ESH_BASE_PATH", "PMIX_TMPDIR", NULL,
+	"PMIX_SERVER_TMPDIR", "PMIX_DSTORE_21_BASE_PATH", "PMIX_DSTORE_ESH_BASE_PATH", NULL,
 };
 
 static int bind_dir(struct sbx_request *req, const char *dir, struct sbx_err *err)
@@ -34,10 +36,14 @@ static int bind_dir(struct sbx_request *req, const char *dir, struct sbx_err *er
 	if (snprintf(spec, sizeof(spec), "%.*s:%.*s:rw", (int)len, dir, (int)len, dir) >=
 	    (int)sizeof(spec))
 		return 0;
-	for (size_t i = 0; i < req->n_trusted_mounts; i++)
-		if (strncmp(req->trusted_mounts[i].src, dir, len) == 0 &&
-		    req->trusted_mounts[i].src[len] == '\0')
+	/* The data stores live below the server's directory: one bind. */
+	for (size_t i = 0; i < req->n_trusted_mounts; i++) {
+		const char *src = req->trusted_mounts[i].src;
+		size_t n = strlen(src);
+
+		if (n <= len && strncmp(src, dir, n) == 0 && (dir[n] == '/' || n == len))
 			return 0;
+	}
 	return sbx_request_add_trusted_mount(req, spec, err);
 }
 
