@@ -87,8 +87,17 @@ PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
 SANDBOX_PROBE := $(BUILD)/sandbox-probe
 PROBE      := $(BUILD)/tests/sbx-probe
 RACE       := $(BUILD)/tests/race/racer $(BUILD)/tests/race/fake-stepd
+# The launchers of the host's Slurm client inside a sandbox (plugin/slurm-client.c),
+# beside the helper: one script, the commands as symlinks to it.
+SLURM_CLIENT_CMDS := srun sbatch salloc scontrol squeue scancel sinfo sacct sstat sattach sbcast
+SLURM_CLIENT := $(BUILD)/slurm-client/slurm-client
 
-all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(SANDBOX_PROBE) $(PLUGIN)
+all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(SANDBOX_PROBE) $(PLUGIN) $(SLURM_CLIENT)
+
+$(SLURM_CLIENT): plugin/slurm-client.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+	@for c in $(SLURM_CLIENT_CMDS); do ln -sf slurm-client $(@D)/$$c; done
 
 # The install paths are compiled in: a build made for another PREFIX is
 # rebuilt, not installed as it is.
@@ -238,6 +247,8 @@ install: all
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/sandbox-helper
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBEXECDIR)/sandbox-exec
 	install -m 0755 $(SANDBOX_PROBE) $(DESTDIR)$(LIBEXECDIR)/sandbox-probe
+	install -d $(DESTDIR)$(LIBEXECDIR)/slurm-client
+	cp -P $(BUILD)/slurm-client/* $(DESTDIR)$(LIBEXECDIR)/slurm-client/
 	install -m 0644 conf/sandbox.conf $(DESTDIR)$(SYSCONFDIR)/slurm/sandbox.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

@@ -5,7 +5,9 @@
  *   named.c          named sandboxes: their directories and cleanup
  *   cache-dir.c      the users' directories in a shared image cache, made by root
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
- *   kernel-image.c   admin squashfs images mounted by the kernel, as root */
+ *   kernel-image.c   admin squashfs images mounted by the kernel, as root
+ *   slurm-client.c   the host's Slurm client inside a sandboxed batch script
+ *   mpi.c            the PMIx server's directories, bound for the ranks */
 #ifndef SBX_PLUGIN_H
 #define SBX_PLUGIN_H
 
@@ -105,6 +107,15 @@ int sbx_named_prepare(const struct sbx_cred *cred, const char *image, char **ima
 		      char **path_out, struct sbx_err *err);
 /* As root, in the job epilog: remove named_dir/<uid>/<job>, as the user. */
 int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);
+
+/* slurm-client.c: as root, the read-only binds that give a batch step's
+ * sandbox the host's srun, sbatch, ... ([slurm] client of the policy). */
+int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req,
+			   struct sbx_err *err);
+
+/* mpi.c: in the task, as the user: the directories of the step's PMIx
+ * server (PMIX_* of the task's environment), bound at their own paths. */
+int sbx_mpi_binds(spank_t sp, struct sbx_request *req, struct sbx_err *err);
 
 /* Log one "sandbox: ..." line where the user sees it. */
 void sbx_plugin_report(const struct sbx_err *err);

@@ -107,6 +107,15 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	    sbx_cache_dir_prepare(&pol, &sbx_plugin.cred, err) < 0 ||
 	    sbx_kernel_image_mount(&pol, &sbx_plugin.req, &sbx_plugin.cred, err) < 0)
 		goto out;
+	/* The batch script's sruns: the host's Slurm client inside. A node
+	 * that cannot offer it still runs the script (srun is then missing). */
+	if (sbx_plugin.step_id == SLURM_BATCH_SCRIPT) {
+		struct sbx_err cerr = { 0 };
+		char line[SBX_ERR_MAX + 16];
+
+		if (sbx_slurm_client_binds(&pol, &sbx_plugin.req, &cerr) < 0)
+			slurm_error("%s", sbx_err_line(&cerr, line, sizeof(line)));
+	}
 	/* The limits go into Slurm's task cgroups (task_post_fork); the helper
 	 * only shows the view of its own. */
 	sbx_plugin.limits.memory = sbx_plugin.req.memory ? sbx_plugin.req.memory : pol.cg_memory;
@@ -279,6 +288,10 @@ int sbx_step_task_init(spank_t sp)
 	}
 	if (!sbx_plugin.shared) {
 		slurm_error("sandbox: step: no shared state (user_init did not run)");
+		return -1;
+	}
+	if (sbx_mpi_binds(sp, &sbx_plugin.req, &err) < 0) {
+		sbx_plugin_report(&err);
 		return -1;
 	}
 	if (start_once(sp, sbx_plugin.shared, &own, &err) < 0) {

@@ -131,7 +131,7 @@ static void child(char **argv, char **env, const struct shim_settings *c,
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, old, NULL);
-	if (syscall(SYS_close_range, 3U, ~0U, 0) < 0) {
+	if (sbx_shim_close_fds(env) < 0) {
 		fprintf(stderr, "sandbox: exec: close inherited fds: %s\n", strerror(errno));
 		_exit(125);
 	}
@@ -225,6 +225,10 @@ int sbx_shim_main(int argc, char **argv)
 	 * task's SLURM_PROCID and PMI_RANK (the shim's variables are gone). */
 	if (sbx_env_build(&cfg, environ, &env, &err) < 0) {
 		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
+		return 125;
+	}
+	if (sbx_shim_slurm_path(&env) < 0) {
+		fprintf(stderr, "sandbox: exec: out of memory\n");
 		return 125;
 	}
 	if (build_argv(&cfg, argv0, argv, &cmd) < 0) {

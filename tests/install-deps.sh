@@ -9,7 +9,10 @@ build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libin
 # What images need at run time: squashfs over FUSE, mksquashfs, registry pulls.
 run="squashfuse fuse3 squashfs-tools skopeo"
 test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \
-      util-linux netcat-openbsd python3 umoci docker-registry apache2-utils strace"
+      util-linux netcat-openbsd python3 umoci docker-registry apache2-utils strace \
+      libpmix2 libpmix-dev mmdebstrap curl"
+# libpmix2/-dev: Slurm's mpi/pmix loads libpmix.so on the nodes; mmdebstrap builds
+# the MPI test image (tests/lib/mpi-image.sh).
 bench="bubblewrap hyperfine"
 # make fuzz (libFuzzer: clang and its runtime), make lint, make check-valgrind.
 check="clang libclang-rt-dev clang-tidy cppcheck valgrind"

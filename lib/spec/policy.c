@@ -90,6 +90,8 @@ static const struct key keys[] = {
 	KEY("cgroups", "max_pids", KEY_COUNT, cg_max_pids),
 	KEY("cgroups", "when_unavailable", KEY_UNAVAILABLE, cg_required),
 	KEY("cgroups", "parent", KEY_CGROUP_PATH, cg_parent),
+	KEY("slurm", "client", KEY_BOOL, slurm_client),
+	KEY("slurm", "client_paths", KEY_DIRS, slurm_client_paths),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= SBX_POLICY_MAX_KEYS, "raise SBX_POLICY_MAX_KEYS");
@@ -715,12 +717,15 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.cache_wait = 600,
 		.tag_ttl = 60,
 		.max_unpacked_size = 64 * GIB,
+		/* srun from inside a sandboxed batch script: the host's client. */
+		.slurm_client = 1,
 	};
 	int rc = -1;
 
 	if (sbx_strv_push(&def.image_paths, "/") < 0 ||
 	    sbx_strv_push(&def.registries, "*") < 0 ||
 	    sbx_strv_push(&def.mount_sources, "/") < 0 ||
+	    sbx_strv_push(&def.slurm_client_paths, "/run/munge") < 0 ||
 	    sbx_strv_push_list(&def.env_passthrough, default_passthrough) < 0) {
 		sbx_err_sys(err, NULL, "policy defaults");
 		memset(pol, 0, sizeof(*pol));
@@ -904,6 +909,7 @@ void sbx_policy_free(struct sbx_policy *pol)
 	sbx_strv_clear(&pol->capabilities);
 	sbx_strv_clear(&pol->seccomp_allow);
 	sbx_strv_clear(&pol->seccomp_deny);
+	sbx_strv_clear(&pol->slurm_client_paths);
 	memset(pol, 0, sizeof(*pol));
 }
 

@@ -89,6 +89,11 @@ struct sbx_policy {
 	uint64_t cg_pids;              /* pids = N: default pids.max */
 	uint64_t cg_max_pids;          /* max_pids */
 	int cg_required;               /* when_unavailable = error (1) | warn (0) */
+
+	/* [slurm]: the host's Slurm client inside a sandboxed batch script */
+	int slurm_client;              /* client = yes|no (default yes) */
+	struct sbx_strv slurm_client_paths; /* client_paths = host dirs bound read-only at their own
+					     * path for it (default /run/munge, the munge socket's) */
 	char *cg_parent;               /* parent = /path: cgroup for sandboxes run by root */
 
 	/* Per key of the file, in policy.c's table order: which line set it. */

@@ -8,9 +8,12 @@
 # Environment:
 #   SBX_CLUSTER       prefix (default /tmp/sbx-cluster)
 #   SBX_JOBCONTAINER  1: job_container/tmpfs + PrologFlags=Contain
+#   SBX_MUNGE         1: auth/munge + cred/munge, with a munged of the cluster's own
+#                     (a test key and socket under the prefix; a system munged is
+#                     never touched)
 #   BUILD             the build with spank_sandbox.so, sandbox-helper, sandbox-exec
-# Auth is auth/none + cred/none: no munged to manage, and nothing here is
-# about Slurm's authentication. Prints "export SLURM_CONF=..." on start.
+# Auth is auth/none + cred/none by default: no munged to manage. Prints
+# "export SLURM_CONF=..." on start.
 set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 P=${SBX_CLUSTER:-/tmp/sbx-cluster}
@@ -29,6 +32,24 @@ jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
 # user could write to, as $P below /tmp would be).
 named_base() { echo "/var/lib/sbx-named-$(basename "$P")"; }
 
+munge_dir() { echo "$P/munge"; }
+
+# A munged of the cluster's own: its key, socket, pid and log under the prefix.
+start_munge() {
+	local m
+	m=$(munge_dir)
+	command -v munged >/dev/null || die "munged is missing (apt-get install munge)"
+	mkdir -p "$m"
+	chmod 755 "$m"
+	dd if=/dev/urandom of="$m/munge.key" bs=1024 count=1 status=none
+	chmod 400 "$m/munge.key"
+	munged --socket="$m/munge.socket.2" --key-file="$m/munge.key" --pid-file="$m/munged.pid" \
+		--log-file="$m/munged.log" --seed-file="$m/munged.seed" ||
+		die "munged did not start ($m/munged.log)"
+	munge -S "$m/munge.socket.2" -n | unmunge -S "$m/munge.socket.2" >/dev/null ||
+		die "munged does not answer on $m/munge.socket.2"
+}
+
 running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
 
 write_config() {
@@ -45,6 +66,10 @@ for p in ($p2,$p3):
 		p1=$(free_port)
 	done
 	mkdir -p "$P"/{etc,state,spool,run,log,jc}
+	# TmpFS per node: mpi/pmix puts each step's client directory there, and
+	# with one /tmp for three nodes a shared name would collide.
+	for n in $nodes; do mkdir -p "$P/tmpfs/$n"; done
+	chmod 755 "$P/tmpfs"
 	cat >"$P/etc/slurm.conf" <<CONF
 ClusterName=sbxtest
 SlurmctldHost=$host(127.0.0.1)
@@ -75,7 +100,13 @@ InactiveLimit=0
 KillWait=5
 NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=2000 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+TmpFS=$P/tmpfs/%n
 CONF
+	if [ "${SBX_MUNGE:-0}" = 1 ]; then
+		sed -i -e 's|^AuthType=.*|AuthType=auth/munge|' -e 's|^CredType=.*|CredType=cred/munge|' \
+			"$P/etc/slurm.conf"
+		echo "AuthInfo=socket=$(munge_dir)/munge.socket.2" >>"$P/etc/slurm.conf"
+	fi
 	if [ "${SBX_JOBCONTAINER:-0}" = 1 ]; then
 		cat >>"$P/etc/slurm.conf" <<CONF
 JobContainerType=job_container/tmpfs
@@ -99,6 +130,10 @@ shm = host
 [namespaces]
 net = host
 CONF
+	# The cluster's munge socket, for srun inside a sandbox (slurm-client.bats).
+	if [ "${SBX_MUNGE:-0}" = 1 ]; then
+		printf '[slurm]\nclient_paths = %s\n' "$(munge_dir)" >>"$P/etc/sandbox.conf"
+	fi
 	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$(named_base)" \
 		>"$P/etc/plugstack.conf"
 	chmod -R a+rX "$P/etc"
@@ -114,6 +149,7 @@ start() {
 	fi
 	rm -rf "$P"
 	write_config
+	[ "${SBX_MUNGE:-0}" = 1 ] && start_munge
 	slurmctld
 	# A variable of slurmd's (and so slurmstepd's) own environment, which
 	# no job may see: plugin.bats looks for it in the sandbox helper's.
@@ -156,6 +192,12 @@ stop() {
 		tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" &&
 			kill -9 "$pid" 2>/dev/null
 	done
+	if [ -f "$(munge_dir)/munged.pid" ]; then
+		pid=$(cat "$(munge_dir)/munged.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		rm -f "$(munge_dir)/munged.pid"
+	fi
 	rm -rf "$(jc_base)" "$(named_base)"
 	return 0
 }

@@ -130,6 +130,8 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_int_equal(a->seccomp, b->seccomp);
 	assert_strv_same(&a->seccomp_allow, &b->seccomp_allow);
 	assert_strv_same(&a->seccomp_deny, &b->seccomp_deny);
+	assert_int_equal(a->slurm_client, b->slurm_client);
+	assert_strv_same(&a->slurm_client_paths, &b->slurm_client_paths);
 }
 
 /* Loading text fails with "FILE:LINE: what" and the policy stays the
@@ -198,6 +200,8 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(p->seccomp, 1);
 	assert_int_equal(p->seccomp_allow.n, 0);
 	assert_int_equal(p->seccomp_deny.n, 0);
+	assert_int_equal(p->slurm_client, 1);
+	assert_list(&p->slurm_client_paths, "/run/munge");
 }
 
 static void no_file_at_the_default_path_means_builtin_defaults(void **state)
@@ -285,8 +289,17 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 		    "security.seccomp security.seccomp_allow security.seccomp_deny "
 		    "cgroups.memory cgroups.max_memory cgroups.swap cgroups.memory_high "
 		    "cgroups.cpus cgroups.max_cpus cgroups.pids cgroups.max_pids "
-		    "cgroups.when_unavailable cgroups.parent");
+		    "cgroups.when_unavailable cgroups.parent slurm.client slurm.client_paths");
 	sbx_strv_clear(&seen);
+}
+
+static void the_slurm_client_keys_are_read(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[slurm]\nclient = no\nclient_paths = /var/run/munge /opt/slurm/etc\n");
+	assert_int_equal(fx->pol.slurm_client, 0);
+	assert_list(&fx->pol.slurm_client_paths, "/var/run/munge /opt/slurm/etc");
 }
 
 static void the_cgroup_keys_are_read(void **state)
@@ -886,6 +899,7 @@ int main(void)
 		T(an_empty_hostname_keeps_the_hosts),
 		T(comments_may_follow_a_value_after_a_semicolon),
 		T(the_cgroup_keys_are_read),
+		T(the_slurm_client_keys_are_read),
 		T(a_zero_cpu_count_is_refused),
 		T(a_negative_pids_count_is_refused),
 		T(an_unknown_when_unavailable_is_refused),

@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# MPI ranks in sandboxes on a real local cluster: 3 nodes x 2 ranks, Slurm's
+# mpi/pmix with OpenMPI and mpi/pmi2 with MPICH, in a Debian 12 image built at
+# test time (tests/lib/mpi-image.sh: mmdebstrap, cached as squashfs outside the
+# tree; no Slurm in it). The program checks an allreduce and a ring of
+# point-to-point messages (tests/lib/mpitest.c).
+bats_require_minimum_version 1.5.0
+
+load common
+
+setup_file() {
+	slurm_require
+	fuse_open || skip "squashfuse needs /dev/fuse read-writable by $SBX_USER"
+	local out rc=0
+	out=$("$REPO/tests/lib/mpi-image.sh") || rc=$?
+	[ "$rc" -ne 77 ] || skip "MPI image: $out"
+	[ "$rc" -eq 0 ] || { echo "mpi-image.sh failed ($rc): $out" >&2; return 1; }
+	export MPI_IMG=$out
+	[ -f /usr/lib/x86_64-linux-gnu/slurm-wlm/mpi_pmix.so ] || skip "Slurm has no mpi/pmix plugin"
+	slurm_start_cluster "${SBX_CLUSTER:-/tmp/sbx-cluster-$$}"
+	export WORK=$(runuser -u "$SBX_USER" -- mktemp -d /tmp/sbx-mpi.XXXXXX)
+	chmod 755 "$WORK"
+	# A private /tmp, as at a site: the PMIx server's directories (under the
+	# cluster's prefix in /tmp) reach the ranks only through the plugin's binds.
+	sed -i 's/^tmp = host$/tmp = private/' "$SBX_CLUSTER/etc/sandbox.conf"
+}
+
+teardown_file() {
+	slurm_teardown_cluster
+}
+
+# run_mpi FLAVOUR PMI NODES [ENV...]: 2 ranks per node of the test program,
+# one line on success.
+run_mpi() {
+	local flavour=$1 pmi=$2 nodes=$3 n=$(($3 * 2))
+	shift 3
+	# --time: a step that never starts or never ends fails the test instead
+	# of wedging the suite.
+	run --separate-stderr as_user env "$@" timeout 180 srun --time=2 -N"$nodes" -n"$n" --ntasks-per-node=2 --mpi="$pmi" \
+		--sandbox-image="$MPI_IMG" /opt/mpitest/allreduce-"$flavour"
+	[ "$status" -eq 0 ] || { echo "srun: $status: $output $stderr" >&2; return 1; }
+	[ "$output" = "mpitest: ok size $n allreduce $((n * (n - 1) / 2)) ring ok" ] ||
+		{ echo "$output $stderr" >&2; return 1; }
+}
+
+# OpenMPI's Debian package pulls in libslurm38 (the runtime library); no command,
+# no libslurmfull, no libpmi2: the client is the node's.
+@test "the MPI image has no Slurm of its own" {
+	run unsquashfs -l "$MPI_IMG"
+	[ "$status" -eq 0 ]
+	! grep -E '/(srun|sbatch|scontrol|slurmstepd|libslurmfull[^/]*|libpmi2[^/]*)$' <<<"$output"
+}
+
+# The three "nodes" of the test cluster are one host with one hostname, and
+# OpenMPI takes every rank on the same hostname for a shared-memory peer: its
+# vader transport would look for the other nodes' segments in this node's
+# sandbox. Across nodes it is told to use TCP, as between real hosts; shared
+# memory between the ranks of one node is the next test.
+@test "OpenMPI over srun --mpi=pmix: 3 nodes x 2 sandboxed ranks, allreduce and ring checked" {
+	run_mpi openmpi pmix 3 OMPI_MCA_btl=self,tcp
+}
+
+@test "OpenMPI over srun --mpi=pmix: 2 ranks of a node talk through shared memory in their sandbox" {
+	run_mpi openmpi pmix 1 OMPI_MCA_btl=self,vader
+}
+
+@test "MPICH over srun --mpi=pmi2: 3 nodes x 2 sandboxed ranks, allreduce and ring checked" {
+	run_mpi mpich pmi2 3
+}
+
+@test "ranks of a node share one sandbox: the same ipc namespace and /dev/shm" {
+	run --separate-stderr as_user timeout 180 srun --time=2 -N3 -n6 --ntasks-per-node=2 --sandbox-image="$MPI_IMG" \
+		sh -c 'echo "$SLURMD_NODENAME $(readlink /proc/self/ns/ipc) $(stat -c %i /dev/shm)"'
+	[ "$status" -eq 0 ]
+	# Two ranks per node, one line each: both identical on each node.
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 3 ]
+	[ "$(awk '{print $1}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+}
+
+@test "a sandboxed batch script runs MPICH ranks with srun --mpi=pmi2 from inside" {
+	cat >"$WORK/mpi.sh" <<-EOF
+	#!/bin/sh
+	#SBATCH --sandbox-image=$MPI_IMG
+	srun --mpi=pmi2 -n4 --ntasks-per-node=2 /opt/mpitest/allreduce-mpich
+	EOF
+	run --separate-stderr as_user timeout 240 sbatch --wait --time=3 -N2 --ntasks-per-node=2 -o "$WORK/mpi.out" "$WORK/mpi.sh"
+	cat "$WORK/mpi.out" >&2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$WORK/mpi.out")" = "mpitest: ok size 4 allreduce 6 ring ok" ]
+}
