@@ -14,6 +14,15 @@ DOCDIR     ?= $(PREFIX)/share/doc/slurm-sandbox
 DESTDIR    ?=
 
 SANITIZE ?= 0
+# FAILPOINTS=1: a test build with failure points (lib/util/failpoint.h), in
+# its own directory; never installed, never the build the main suite tests.
+FAILPOINTS ?= 0
+ifeq ($(FAILPOINTS),1)
+BUILD    ?= build-fault
+FPFLAGS  := -DSBX_FAILPOINTS
+else
+FPFLAGS  :=
+endif
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -28,7 +37,7 @@ WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-non
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 DEFS     := -D_GNU_SOURCE \
             -DSBX_DEFAULT_POLICY='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
-            -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"'
+            -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"' $(FPFLAGS)
 # Includes name their layer: #include "util/error.h". Each object lists the
 # headers it includes in its .d file (-MMD -MP).
 DEPFLAGS  := -MMD -MP
@@ -180,7 +189,7 @@ install: all
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-fault
 
 .PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
 

@@ -143,6 +143,10 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 			return -1;
 		}
 	}
+	if (SBX_FAILPOINT("cgroup.created", err) < 0) {
+		sbx_cgroup_leave(cg);
+		return -1;
+	}
 	snprintf(cpu, sizeof(cpu), "%" PRIu32 " 100000", plan->cg_cpus * 100);
 	if (set_limit(cg, "memory.max", plan->cg_memory, err) < 0 ||
 	    (plan->cg_swap_set && !plan->cg_swap && sbx_cgfs_write(cg->path, "memory.swap.max", "0") < 0 &&
