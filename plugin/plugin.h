@@ -115,13 +115,11 @@ void sbx_plugin_report(const struct sbx_err *err);
  * (util/failpoint.h) comes from the job's. */
 static inline void sbx_failpoint_from_job(spank_t sp)
 {
-	char spec[256] = "", mark[4096] = "";
+	char spec[256] = "";
 
 	if (spank_getenv(sp, "SBX_FAILPOINT", spec, sizeof(spec)) != ESPANK_SUCCESS)
 		spec[0] = '\0';
-	if (spank_getenv(sp, "SBX_FAILPOINT_MARK", mark, sizeof(mark)) != ESPANK_SUCCESS)
-		mark[0] = '\0';
-	sbx_failpoint_set(spec, mark);
+	sbx_failpoint_set(spec);
 }
 #define SBX_FAILPOINT_FROM_JOB(sp) sbx_failpoint_from_job(sp)
 #else

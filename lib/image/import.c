@@ -126,6 +126,10 @@ static int run_tool(char *const argv[], int out_fd, char *msg, size_t msglen)
 	}
 	last_line(errfd, msg, msglen);
 	close(errfd);
+	/* A tool the OOM killer (or anyone) killed says nothing itself. */
+	if (WIFSIGNALED(status))
+		snprintf(msg, msglen, "killed by signal %d%s", WTERMSIG(status),
+			 WTERMSIG(status) == SIGKILL ? " (out of memory? see the memory limit)" : "");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -6,9 +6,9 @@
  *
  *   SBX_FAILPOINT=NAME[@N][:ACTION]    at the Nth pass (default 1) of NAME:
  *     fail   the step fails with EIO: "failure point NAME: Input/output error"
- *     stop   write "<pid> NAME" to $SBX_FAILPOINT_MARK (created, never
- *            followed), then SIGSTOP: the test kills whatever it wants there
- *     kill   SIGKILL this process
+ *     stop   SIGSTOP: the test finds the stopped process (state T) and
+ *            kills whatever it wants there, or SIGCONTs it
+ *     kill   SIGKILL this process (a pid namespace's init: _exit(137))
  *     exit   _exit(1) at once, without cleanup
  *   NAME may end in '*' to match any point with that prefix (mount.*).
  *
@@ -24,10 +24,10 @@
 int sbx_failpoint_hit(const char *name, struct sbx_err *err);
 /* For a process whose environment is not the job's (slurmstepd): the
  * job's values, taken once. */
-void sbx_failpoint_set(const char *spec, const char *mark);
+void sbx_failpoint_set(const char *spec);
 #define SBX_FAILPOINT(name, err) sbx_failpoint_hit(name, err)
 /* The variables a test build passes on to the helper. */
-#define SBX_FAILPOINT_ENV_NAMES "SBX_FAILPOINT", "SBX_FAILPOINT_MARK",
+#define SBX_FAILPOINT_ENV_NAMES "SBX_FAILPOINT",
 #else
 #define SBX_FAILPOINT(name, err) ((void)(err), 0)
 #define SBX_FAILPOINT_ENV_NAMES
