@@ -1,6 +1,8 @@
 # slurm-sandbox — build, test and install.
 #   make                 build everything (-Wall -Wextra -Werror)
-#   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
+#   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user,
+#                        then the fault suites, short form (check-faults)
+#   make check-long      the long forms: every failure point and action (check-faults-long)
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -159,6 +161,21 @@ unit: $(UNIT_BIN)
 check: all unit $(PROBE) $(RACE) check-plugin-symbols
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
+	$(if $(filter 1,$(SANITIZE)),,$(MAKE) check-faults)
+
+# The fault suites (tests/faults/) on the test build with failure points:
+# its own build directory, never the release build the suite above tested.
+FAULT_BUILD := build-fault
+fault-build:
+	$(MAKE) FAILPOINTS=1 BUILD=$(FAULT_BUILD) all $(FAULT_BUILD)/tests/sbx-probe
+
+check-faults: fault-build
+	BUILD=$(abspath $(FAULT_BUILD)) tests/run-faults
+
+check-faults-long: fault-build
+	BUILD=$(abspath $(FAULT_BUILD)) tests/run-faults --long
+
+check-long: check-faults-long
 
 # The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)
 # under qemu, with Slurm's cgroup/v2 plugin. As root.
@@ -191,7 +208,8 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz build-fault
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean \
+	fault-build check-faults check-faults-long check-long
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

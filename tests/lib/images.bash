@@ -116,9 +116,10 @@ cache_entries() {
 
 # What a cache holds besides its layout (images/ tmp/ locks/ refs/, see
 # lib/image/cache.h), its published entries, locks and refs: an import in progress
-# (tmp/<hex>.<host>.<pid>), or what a dead one left.
+# (tmp/<hex>.<host>.<pid>), or what a dead one left. The cache of uid
+# $LEFTOVER_UID when set (root looking at a user's cache).
 cache_strays() {
-	local u=$1/$(id -u) p rel entry
+	local u=$1/${LEFTOVER_UID:-$(id -u)} p rel entry
 	[ -d "$u" ] || return 0
 	find "$u" -mindepth 1 | while IFS= read -r p; do
 		rel=${p#"$u"/}

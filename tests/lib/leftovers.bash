@@ -5,6 +5,9 @@
 #                                this test, no sandbox cgroup, no loop device
 #                                and no temporary entry more; with CACHE, no
 #                                import directory in it and no lock held
+#   LEFTOVER_PROCESSES           the function that lists this test's processes
+#                                (default fault_processes)
+#   LEFTOVER_UID                 whose cache and temporary files (default: ours)
 #   fault_injected NAME / fault_survived NAME
 #                                count for tests/run-faults ($SBX_FAULT_LOG)
 #
@@ -33,7 +36,7 @@ leftover_loops() {
 # /tmp or /var/tmp (names, since other tests of this user run beside ours).
 leftover_tmp() {
 	[ ! -d "${TMPDIR:-}" ] || find "$TMPDIR" -mindepth 1
-	find /tmp /var/tmp -maxdepth 1 -user "$(id -u)" \( -name 'container_images_*' -o \
+	find /tmp /var/tmp -maxdepth 1 -user "${LEFTOVER_UID:-$(id -u)}" \( -name 'container_images_*' -o \
 		-name 'sandbox*' -o -name 'squashfuse*' -o -name 'skopeo*' \) 2>/dev/null | LC_ALL=C sort
 }
 
@@ -60,7 +63,7 @@ fault_processes() {
 
 # Locks of a cache held by anyone (an OFD lock conflicts with lockf's).
 cache_locks_held() {
-	local u=$1/$(id -u)
+	local u=$1/${LEFTOVER_UID:-$(id -u)}
 	[ -d "$u/locks" ] || return 0
 	python3 - "$u/locks" <<-'EOF'
 	import fcntl, os, sys
@@ -82,12 +85,12 @@ leftover_state() {
 	echo "## host mounts"
 	leftover_mounts
 	echo "## processes of this test"
-	fault_processes
+	"${LEFTOVER_PROCESSES:-fault_processes}"
 	echo "## sandbox cgroups"
 	leftover_cgroups
 	echo "## loop devices"
 	leftover_loops
-	echo "## /tmp entries of uid $(id -u)"
+	echo "## /tmp entries of uid ${LEFTOVER_UID:-$(id -u)}"
 	leftover_tmp
 	if [ -n "${1:-}" ]; then
 		echo "## in the cache"
@@ -105,7 +108,7 @@ leftovers_remember() {
 assert_no_leftovers() {
 	local i
 	for i in $(seq 100); do
-		[ -n "$(fault_processes)" ] || break
+		[ -n "$("${LEFTOVER_PROCESSES:-fault_processes}")" ] || break
 		sleep 0.1
 	done
 	leftover_state "$@" >"$BATS_TEST_TMPDIR/leftovers.after"
