@@ -139,6 +139,11 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 		cg->origin_fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cg->fd < 0 || cg->parent_fd < 0 || cg->origin_fd < 0) {
 			sbx_err_sys(err, NULL, "cgroup %s", cg->path);
+			/* leave removes it through parent_fd: without one, here. */
+			snprintf(full, sizeof(full), SBX_CGROOT "%s", cg->path);
+			if (cg->parent_fd < 0 && rmdir(full) < 0) {
+				/* nothing more to try; err says what failed first */
+			}
 			sbx_cgroup_leave(cg);
 			return -1;
 		}
