@@ -13,13 +13,17 @@
 #
 # Other people's tests may run beside ours as the same user: processes count
 # when they are this test's (fault_processes), and mounts of other local
-# clusters (/tmp/sbx-cluster-*) are left out.
+# clusters are left out.
 
 # The host's mounts, by mount point, source and options (mount ids change
-# with every mount anywhere).
+# with every mount anywhere), but those of other local clusters: their
+# prefix, job containers and named sandboxes (tests/slurm/local-cluster.sh).
 leftover_mounts() {
-	awk '$5 !~ "^/tmp/sbx-cluster-" || $5 ~ "^" ENVIRON["SBX_CLUSTER"] { print $5, $9, $10 }' \
-		/proc/self/mountinfo | LC_ALL=C sort
+	local ours
+	ours=$(basename "${SBX_CLUSTER:-/none}")
+	awk -v ours="$ours" '
+		$5 ~ "^(/tmp/sbx-cluster-|/var/tmp/sbx-jc-|/var/lib/sbx-named-)" && index($5, ours) == 0 { next }
+		{ print $5, $9, $10 }' /proc/self/mountinfo | LC_ALL=C sort
 }
 
 # Sandbox cgroups (the helper's sandbox-<pid>) anywhere in the hierarchies.
