@@ -17,12 +17,14 @@
 
 # The host's mounts, by mount point, source and options (mount ids change
 # with every mount anywhere), but those of other local clusters: their
-# prefix, job containers and named sandboxes (tests/slurm/local-cluster.sh).
+# prefix, job containers and named sandboxes (tests/slurm/local-cluster.sh),
+# and the kernel-mounted images of their steps (the fault suites mount none).
 leftover_mounts() {
 	local ours
 	ours=$(basename "${SBX_CLUSTER:-/none}")
 	awk -v ours="$ours" '
 		$5 ~ "^(/tmp/sbx-cluster-|/var/tmp/sbx-jc-|/var/lib/sbx-named-)" && index($5, ours) == 0 { next }
+		$5 ~ "^/run/slurm-sandbox/" { next }
 		{ print $5, $9, $10 }' /proc/self/mountinfo | LC_ALL=C sort
 }
 
@@ -31,8 +33,10 @@ leftover_cgroups() {
 	find /sys/fs/cgroup -maxdepth 7 -type d -name 'sandbox-*' 2>/dev/null | LC_ALL=C sort
 }
 
+# Loop devices on files of this test (other clusters' steps attach theirs).
 leftover_loops() {
-	losetup -a 2>/dev/null | LC_ALL=C sort
+	losetup -a 2>/dev/null | grep -F -e "$BATS_TEST_TMPDIR" ${WORK:+-e "$WORK"} \
+		${SBX_CLUSTER:+-e "$SBX_CLUSTER"} | LC_ALL=C sort
 }
 
 # What the sandbox's tools would leave in the temporary directories: the
