@@ -43,7 +43,8 @@ teardown() {
 
 # The test user's processes that carry SBX_FAILPOINT: the job's (srun passes
 # its environment on) and the helper's (the plugin passes it on in a test
-# build). Every step of this file sets it, to a point or to "none".
+# build). Every step of this file sets it, to a point or to "none". The
+# sandbox-run fault suite sets it too: run-all runs the two one after the other.
 slurm_fault_processes() {
 	local p uid
 	uid=$(id -u "$SBX_USER")
