@@ -167,7 +167,9 @@ GATED='while [ ! -e "$0/go" ]; do sleep 0.05; done; cat /marker'
 	assert_no_leftovers
 	run --separate-stderr step none --sandbox-image="$WORK/own.tar.zst" cat /marker
 	[ "$status" -eq 0 ] && [ "$output" = in-the-image ] || { echo "$status $output $stderr" >&2; false; }
-	[ "$(grep -c 'sandbox: importing' <<<"$stderr")" -eq 1 ] || { echo "expected one import: $stderr" >&2; false; }
+	# The resumed importer may have finished and published the image
+	# (it does not watch the cancelled step while importing): 0 or 1 import.
+	[ "$(grep -c 'sandbox: importing' <<<"$stderr")" -le 1 ] || { echo "expected at most one import: $stderr" >&2; false; }
 	assert_equal "" "$(cache_strays "$CACHE")" "what the cancelled import left in the cache"
 	assert_equal "" "$(cache_locks_held "$CACHE")" "cache locks"
 	fault_survived "slurm scancel during import"
