@@ -1,9 +1,11 @@
 # slurm-sandbox — build, test and install.
 #   make                 build everything (-Wall -Wextra -Werror)
-#   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
+#   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user,
+#                        then the fault suites, short form (check-faults)
+#   make check-long      the long suites, as root: every failure point and action
+#                        (check-faults-long) and the load suite (check-load, tests/load/)
 #   make check-asan      the same suite against an ASan+UBSan build
 #   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
-#   make check-long      the long suites: check-load (tests/load/), as root
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
@@ -23,6 +25,15 @@ MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 
 SANITIZE ?= 0
+# FAILPOINTS=1: a test build with failure points (lib/util/failpoint.h), in
+# its own directory; never installed, never the build the main suite tests.
+FAILPOINTS ?= 0
+ifeq ($(FAILPOINTS),1)
+BUILD    ?= build-fault
+FPFLAGS  := -DSBX_FAILPOINTS
+else
+FPFLAGS  :=
+endif
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -38,7 +49,7 @@ HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 DEFS     := -D_GNU_SOURCE \
             -DSBX_DEFAULT_POLICY='"$(SYSCONFDIR)/slurm/sandbox.conf"' \
             -DSBX_HELPER_PATH='"$(LIBEXECDIR)/sandbox-helper"' \
-            -DSBX_PROBE_PATH='"$(LIBEXECDIR)/sandbox-probe"'
+            -DSBX_PROBE_PATH='"$(LIBEXECDIR)/sandbox-probe"' $(FPFLAGS)
 # Includes name their layer: #include "util/error.h". Each object lists the
 # headers it includes in its .d file (-MMD -MP).
 DEPFLAGS  := -MMD -MP
@@ -194,6 +205,21 @@ check-docs: $(SANDBOX_RUN)
 check: all unit $(PROBE) $(RACE) check-plugin-symbols check-docs
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
+	$(if $(filter 1,$(SANITIZE)),,$(MAKE) check-faults)
+
+# The fault suites (tests/faults/) on the test build with failure points:
+# its own build directory, never the release build the suite above tested.
+FAULT_BUILD := build-fault
+fault-build:
+	$(MAKE) FAILPOINTS=1 BUILD=$(FAULT_BUILD) all $(FAULT_BUILD)/tests/sbx-probe
+
+check-faults: fault-build
+	BUILD=$(abspath $(FAULT_BUILD)) tests/run-faults
+
+check-faults-long: fault-build
+	BUILD=$(abspath $(FAULT_BUILD)) tests/run-faults --long
+
+check-long: check-faults-long check-load
 
 # The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)
 # under qemu, with Slurm's cgroup/v2 plugin. As root.
@@ -205,11 +231,9 @@ check-vm: all $(PROBE)
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 
-# The long suites, as root: not part of check (minutes, not seconds).
-# check-load: 500 sequential and 50 concurrent sandboxed steps on the local
-# cluster, with fds, RSS, threads, mounts and cgroups sampled (tests/load/).
-check-long: check-load
-
+# The load suite, as root, part of check-long (minutes, not seconds): 500
+# sequential and 50 concurrent sandboxed steps on the local cluster, with
+# fds, RSS, threads, mounts and cgroups sampled (tests/load/).
 check-load: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/load/run.sh
 
@@ -282,10 +306,11 @@ check-apparmor:
 	tests/deb/check-apparmor.sh
 
 clean:
-	rm -rf build build-asan build-fuzz build-deb
+	rm -rf build build-asan build-fuzz build-deb build-fault
 
 .PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm check-long check-load \
-	check-valgrind lint bench bench-doc demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor
+	check-valgrind lint bench bench-doc demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor \
+	fault-build check-faults check-faults-long
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

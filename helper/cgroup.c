@@ -139,9 +139,18 @@ int sbx_cgroup_enter(const struct sbx_plan *plan, struct sbx_cgroup *cg, struct 
 		cg->origin_fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cg->fd < 0 || cg->parent_fd < 0 || cg->origin_fd < 0) {
 			sbx_err_sys(err, NULL, "cgroup %s", cg->path);
+			/* leave removes it through parent_fd: without one, here. */
+			snprintf(full, sizeof(full), SBX_CGROOT "%s", cg->path);
+			if (cg->parent_fd < 0 && rmdir(full) < 0) {
+				/* nothing more to try; err says what failed first */
+			}
 			sbx_cgroup_leave(cg);
 			return -1;
 		}
+	}
+	if (SBX_FAILPOINT("cgroup.created", err) < 0) {
+		sbx_cgroup_leave(cg);
+		return -1;
 	}
 	snprintf(cpu, sizeof(cpu), "%" PRIu32 " 100000", plan->cg_cpus * 100);
 	if (set_limit(cg, "memory.max", plan->cg_memory, err) < 0 ||

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "util/caps.h"
 #include "util/error.h"
+#include "util/failpoint.h"
 #include "spec/plan.h"
 #include "launch/runconf.h"
 #include "image/import.h"

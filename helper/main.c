@@ -44,6 +44,8 @@ static void run_init(const struct sbx_plan *plan, const struct sbx_image *img, i
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != monitor)
 		_exit(1);
+	if (SBX_FAILPOINT("init.start", &err) < 0)
+		goto fail;
 	if (plan->net == SBX_NET_NONE && sbx_net_loopback_up(&err) < 0)
 		goto fail;
 	if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) {
@@ -54,6 +56,8 @@ static void run_init(const struct sbx_plan *plan, const struct sbx_image *img, i
 		goto fail;
 	/* Named before "ok": a task may run ps the moment the sandbox is up. */
 	prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
+	if (SBX_FAILPOINT("init.ready", &err) < 0)
+		goto fail;
 	sbx_status_record(sync_fd, "ok", "%s", "");
 	/* Hold nothing of the caller's: no fds, not even its terminal. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -253,17 +257,20 @@ static int build_main(int argc, char **argv)
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
 	 * there: the namespace then starts at the helper's (task 0's). */
-	if (!req.cgroup_view && sbx_cgroup_enter(&plan, &cg, &err) < 0)
+	if ((!req.cgroup_view && sbx_cgroup_enter(&plan, &cg, &err) < 0) ||
+	    SBX_FAILPOINT("helper.cgroup", &err) < 0)
 		goto fail;
 	if (unshare(CLONE_NEWUSER) < 0) {
 		sbx_err_sys(&err, "are unprivileged user namespaces enabled? see sandbox-run info",
 			    "user namespace");
 		goto fail;
 	}
-	if (sbx_userns_setup(&plan, &err) < 0)
+	if (SBX_FAILPOINT("ns.user", &err) < 0 || sbx_userns_setup(&plan, &err) < 0 ||
+	    SBX_FAILPOINT("ns.user-map", &err) < 0)
 		goto fail;
 	if (unshare_namespaces(&plan, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
-			       (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0), &img, &err) < 0)
+			       (plan.net == SBX_NET_NONE ? CLONE_NEWNET : 0), &img, &err) < 0 ||
+	    SBX_FAILPOINT("ns.mount", &err) < 0)
 		goto fail;
 	if (img.squashfs) {
 		char what[PATH_MAX + 16];
@@ -273,12 +280,16 @@ static int build_main(int argc, char **argv)
 			goto fail;
 		img.mnt_fd = fuse.mnt_fd;
 		fuse.mnt_fd = -1;
+		if (SBX_FAILPOINT("squashfs.mounted", &err) < 0)
+			goto fail;
 	}
 	/* Last: the next child is the sandbox's pid 1. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		sbx_err_sys(&err, "see sandbox-run info", "pid namespace");
 		goto fail;
 	}
+	if (SBX_FAILPOINT("ns.pid", &err) < 0)
+		goto fail;
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		sbx_err_sys(&err, NULL, "pipe");
 		goto fail;
@@ -322,6 +333,8 @@ static int build_main(int argc, char **argv)
 		close(img.mnt_fd);
 		img.mnt_fd = -1;
 	}
+	/* A test's "stop" here stops a running sandbox's monitor. */
+	(void)SBX_FAILPOINT("helper.running", &err);
 	rc = monitor_loop(init, control_fd, &cg);
 	goto out;
 fail:

@@ -131,7 +131,7 @@ int sbx_attach_tree(int tree, int dst_fd, int flags, const char *what, struct sb
 		return sbx_err_sys(err, NULL, "mount %s: set flags", what);
 	if (move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return sbx_err_sys(err, NULL, "mount %s", what);
-	return 0;
+	return SBX_FAILPOINT("mount.bind", err);
 }
 
 int sbx_bind_fd(int src_fd, int dst_fd, int flags, const char *what,
@@ -167,5 +167,5 @@ int sbx_mount_fs_at(int dst_fd, const char *fstype, unsigned long flags,
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", dst_fd);
 	if (mount(fstype, target, fstype, flags, data) < 0)
 		return sbx_err_sys(err, NULL, "mount %s (%s)", what, fstype);
-	return 0;
+	return SBX_FAILPOINT("mount.fs", err);
 }

@@ -137,6 +137,8 @@ static int mount_overlay(const struct sbx_plan *plan, const struct sbx_image *im
 		 (unsigned long long)plan->writable_size);
 	if (mount("sandbox", BASE, "tmpfs", MS_NOSUID | MS_NODEV, size) < 0)
 		return sbx_err_sys(err, NULL, "mount the sandbox's scratch tmpfs");
+	if (SBX_FAILPOINT("mount.scratch", err) < 0)
+		return -1;
 	if (mkdir(BASE "/root", 0755) < 0 || mkdir(BASE "/files", 0755) < 0)
 		return sbx_err_sys(err, NULL, "prepare the sandbox's scratch tmpfs");
 	/* overlayfs takes lower layers from the mount namespace only, so the
@@ -169,10 +171,10 @@ static int mount_overlay(const struct sbx_plan *plan, const struct sbx_image *im
 		 "userxattr,lowerdir=" BASE "/skel:/proc/self/fd/%d,upperdir=%s,workdir=%s",
 		 image_fd, upper, work);
 	if (mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
-		return 0;
+		return SBX_FAILPOINT("mount.overlay", err);
 	if (errno == EINVAL &&
 	    mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts + 10) == 0)
-		return 0;
+		return SBX_FAILPOINT("mount.overlay", err);
 	return sbx_err_sys(err, "the kernel needs overlayfs in user namespaces (5.11+); see sandbox-run info",
 			   "image '%s': overlay mount", plan->image);
 }
@@ -362,8 +364,12 @@ static int enter_root(int root_fd, struct sbx_err *err)
 	 * one and is detached at once; no directory for it is needed. */
 	if (fchdir(root_fd) < 0)
 		return sbx_err_sys(err, NULL, "enter the new root");
+	if (SBX_FAILPOINT("pivot_root.before", err) < 0)
+		return -1;
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return sbx_err_sys(err, NULL, "pivot_root");
+	if (SBX_FAILPOINT("pivot_root.after", err) < 0)
+		return -1;
 	if (umount2(".", MNT_DETACH) < 0)
 		return sbx_err_sys(err, NULL, "detach the old root");
 	if (chdir("/") < 0)

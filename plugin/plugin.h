@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <slurm/spank.h>
 #include "util/error.h"
+#include "util/failpoint.h"
 #include "spec/request.h"
 #include "launch/launch.h"
 #include "util/asuser.h"
@@ -119,5 +120,21 @@ int sbx_mpi_binds(spank_t sp, struct sbx_request *req, struct sbx_err *err);
 
 /* Log one "sandbox: ..." line where the user sees it. */
 void sbx_plugin_report(const struct sbx_err *err);
+
+#ifdef SBX_FAILPOINTS
+/* A test build: slurmstepd's environment is slurmd's, so the failure point
+ * (util/failpoint.h) comes from the job's. */
+static inline void sbx_failpoint_from_job(spank_t sp)
+{
+	char spec[256] = "";
+
+	if (spank_getenv(sp, "SBX_FAILPOINT", spec, sizeof(spec)) != ESPANK_SUCCESS)
+		spec[0] = '\0';
+	sbx_failpoint_set(spec);
+}
+#define SBX_FAILPOINT_FROM_JOB(sp) sbx_failpoint_from_job(sp)
+#else
+#define SBX_FAILPOINT_FROM_JOB(sp) ((void)(sp))
+#endif
 
 #endif

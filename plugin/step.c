@@ -85,6 +85,7 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	/* The extern step holds the job's resources; it runs no user code. */
 	if (sbx_plugin.step_id == SLURM_EXTERN_CONT)
 		return 0;
+	SBX_FAILPOINT_FROM_JOB(sp);
 	if (sbx_options_apply_presets(sp, err) < 0)
 		goto out;
 	if (!sbx_options_wanted()) {
@@ -105,7 +106,8 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 1, err) < 0 ||
 	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0 ||
 	    sbx_cache_dir_prepare(&pol, &sbx_plugin.cred, err) < 0 ||
-	    sbx_kernel_image_mount(&pol, &sbx_plugin.req, &sbx_plugin.cred, err) < 0)
+	    sbx_kernel_image_mount(&pol, &sbx_plugin.req, &sbx_plugin.cred, err) < 0 ||
+	    SBX_FAILPOINT("plugin.prepare", err) < 0)
 		goto out;
 	/* The batch script's sruns: the host's Slurm client inside. A node
 	 * that cannot offer it still runs the script (srun is then missing). */
@@ -201,7 +203,7 @@ static int helper_environment(spank_t sp, struct sbx_strv *env)
 	static const char *const names[] = {
 		"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG",
 		"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-		"SANDBOX_REPORT", NULL,
+		"SANDBOX_REPORT", SBX_FAILPOINT_ENV_NAMES NULL,
 	};
 	char buf[PATH_MAX], var[PATH_MAX + 32];
 
@@ -347,7 +349,7 @@ void sbx_step_task_post_fork(spank_t sp)
 	if (!sh || spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS || pid <= 0)
 		return;
 	spank_get_item(sp, S_TASK_ID, &task);
-	rc = sbx_slurm_cgroup_apply(pid, l, &err);
+	rc = SBX_FAILPOINT("plugin.cgroup", &err) < 0 ? -1 : sbx_slurm_cgroup_apply(pid, l, &err);
 	if (rc == 0 && task >= 0 && (uint32_t)task < sbx_plugin.local_tasks) {
 		char path[PATH_MAX];
 
@@ -386,6 +388,7 @@ void sbx_step_task_exit(spank_t sp)
 		free(sbx_plugin.task_cgroups[task]);
 		sbx_plugin.task_cgroups[task] = NULL;
 	}
+	(void)SBX_FAILPOINT("plugin.task_exit", NULL);
 	if (__atomic_add_fetch(&sh->exited, 1, __ATOMIC_SEQ_CST) >= sbx_plugin.local_tasks)
 		stop_helper();
 }
@@ -393,6 +396,7 @@ void sbx_step_task_exit(spank_t sp)
 /* slurmstepd's last word: whatever happened to the tasks, end the sandbox. */
 void sbx_step_exit(void)
 {
+	(void)SBX_FAILPOINT("plugin.exit", NULL);
 	sbx_kernel_image_umount();
 	if (sbx_plugin.task_cgroups) {
 		for (uint32_t i = 0; i < sbx_plugin.local_tasks; i++)

@@ -33,4 +33,13 @@ grep -q "$prefix/libexec/sandbox-helper" "$root/bin/sandbox-run" ||
 if command -v getcap >/dev/null; then
 	[ -z "$(getcap -r "$tmp/dest" 2>/dev/null)" ] || fail "file capabilities: $(getcap -r "$tmp/dest")"
 fi
-echo "install-check: ok ($(find "$tmp/dest" -type f | wc -l) files under $prefix, none setuid or with capabilities)"
+# Failure points (lib/util/failpoint.h) are for test builds only: no point's
+# name, no variable that sets one and no code of them in what is installed.
+points=$(grep -rhoE 'SBX_FAILPOINT\("[^"]+"' "$repo/lib" "$repo/helper" "$repo/plugin" | cut -d'"' -f2 | sort -u)
+[ -n "$points" ] || fail "found no failure points in the source (SBX_FAILPOINT(\"name\", err))"
+for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec lib/slurm/spank_sandbox.so; do
+	found=$(strings -a "$root/$f" | grep -F -e SBX_FAILPOINT -e 'failure point' -e "$points" | sort -u | head -3)
+	[ -z "$found" ] || fail "$prefix/$f holds failure points: $found"
+	! nm -a "$root/$f" 2>/dev/null | grep -q sbx_failpoint || fail "$prefix/$f holds the failure point code"
+done
+echo "install-check: ok ($(find "$tmp/dest" -type f | wc -l) files under $prefix, none setuid or with capabilities, $(echo "$points" | wc -l) failure points absent)"

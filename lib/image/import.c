@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/failpoint.h"
 #include "util/fsutil.h"
 #include "spec/image.h"
 #include "image/digest.h"
@@ -125,6 +126,10 @@ static int run_tool(char *const argv[], int out_fd, char *msg, size_t msglen)
 	}
 	last_line(errfd, msg, msglen);
 	close(errfd);
+	/* A tool the OOM killer (or anyone) killed says nothing itself. */
+	if (WIFSIGNALED(status))
+		snprintf(msg, msglen, "killed by signal %d%s", WTERMSIG(status),
+			 WTERMSIG(status) == SIGKILL ? " (out of memory? see the memory limit)" : "");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -275,7 +280,7 @@ static int build_entry(struct job *j, const char *layout, const char *tarball, s
 	} else if (sbx_unpack_layer(&u, tarball, 0, 0, err) < 0) {
 		goto out;
 	}
-	if (sbx_unpack_write_pseudo(&u, pseudo, err) < 0)
+	if (SBX_FAILPOINT("import.unpack", err) < 0 || sbx_unpack_write_pseudo(&u, pseudo, err) < 0)
 		goto out;
 	progress("unpacked %" PRIu64 " files, %s%s in %.1f s", u.files + u.dirs + u.symlinks,
 		 sbx_human_size(u.bytes, size, sizeof(size)),
@@ -300,6 +305,8 @@ static int build_entry(struct job *j, const char *layout, const char *tarball, s
 		snprintf(root_mode, sizeof(root_mode), "%o", (unsigned)(mode & 07777));
 		snprintf(root_uid, sizeof(root_uid), "%u", (unsigned)uid);
 		snprintf(root_gid, sizeof(root_gid), "%u", (unsigned)gid);
+		if (SBX_FAILPOINT("import.mksquashfs", err) < 0)
+			goto out;
 		st = run_tool(argv, -1, msg, sizeof(msg));
 		if (st != 0) {
 			sbx_err_set(err, st < 0 ? errno : 0, st == 127 ? "install squashfs-tools" : NULL,
@@ -347,6 +354,8 @@ static int import_with_skopeo(struct job *j, const char *src, const char *tls_fl
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = run_tool(argv, -1, msg, sizeof(msg));
+	if (st == 0 && SBX_FAILPOINT("import.pull", err) < 0)
+		goto out;
 	if (st != 0) {
 		if (host)
 			registry_error(j->ref, host, msg, err);
@@ -568,8 +577,10 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 			sbx_err_sys(err, NULL, "%s: the cache entry", j.what);
 			goto out;
 		}
-		if (import(&j, plan->image_kind, ak, src, tls,
+		if (SBX_FAILPOINT("import.start", err) < 0 ||
+		    import(&j, plan->image_kind, ak, src, tls,
 			   plan->image_kind == SBX_IMAGE_REGISTRY ? r.host : NULL, err) < 0 ||
+		    SBX_FAILPOINT("import.publish", err) < 0 ||
 		    sbx_cache_publish(&img->hold->cache, &img->hold->entry, plan->image, err) < 0)
 			goto out;
 	}

@@ -364,8 +364,17 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		helper_pid = pid;
 	}
 	if (read_reply(status[0], progress[0], line, sizeof(line)) <= 0) {
-		sbx_err_set(err, 0, "see the helper's messages above",
-			    "helper '%s' exited before the sandbox was ready", helper);
+		int st = 0;
+
+		/* It said nothing: a helper of ours to wait for tells how it
+		 * died (the OOM killer's SIGKILL, most often). */
+		if (!detach && waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
+			sbx_err_set(err, 0, WTERMSIG(st) == SIGKILL ? "out of memory? see the memory limit" : NULL,
+				    "helper '%s' was killed by signal %d before the sandbox was ready", helper,
+				    WTERMSIG(st));
+		else
+			sbx_err_set(err, 0, "see the helper's messages above",
+				    "helper '%s' exited before the sandbox was ready", helper);
 		goto fail;
 	}
 	if (strncmp(line, "error ", 6) == 0) {

@@ -3,9 +3,9 @@
 # (mounted with squashfuse, never unpacked), rootfs tarballs, `docker save`
 # archives and OCI layouts/archives (imported once into the user's cache as a
 # squashfs), the OCI config (Env, WorkingDir, Entrypoint/Cmd), the cache's
-# life (hits, ls/rm/gc, concurrent first uses, a killed import, a corrupted
+# life (hits, ls/rm/gc, concurrent first uses, a corrupted
 # entry) and hostile archives (refused, or neutralised with nothing written
-# outside the cache entry).
+# outside the cache entry). A killed import: tests/faults/sandbox-run.bats.
 #
 # squashfuse runs as the test user inside its user namespace and needs
 # /dev/fuse read-writable by it. Distributions ship /dev/fuse 0666; this
@@ -63,37 +63,6 @@ imported_digest() {
 	sed -n 's/^sandbox: imported .* as sha256:\([0-9a-f]\{12\}\).*/\1/p' <<<"$1" | tail -n 1
 }
 
-# The published entries of a cache: <cache>/<uid>/images/<hex>/ with an
-# image.sqfs, one path a line.
-cache_entries() {
-	local d
-	for d in "$1/$(id -u)"/images/*/; do
-		[ -f "$d/image.sqfs" ] || continue
-		[[ "$(basename "$d")" =~ ^[0-9a-f]+$ ]] || continue
-		echo "${d%/}"
-	done
-}
-
-# What a cache holds besides its layout (images/ tmp/ locks/ refs/, see
-# lib/image/cache.h), its published entries, locks and refs: an import in progress
-# (tmp/<hex>.<host>.<pid>), or what a dead one left.
-cache_strays() {
-	local u=$1/$(id -u) p rel entry
-	[ -d "$u" ] || return 0
-	find "$u" -mindepth 1 | while IFS= read -r p; do
-		rel=${p#"$u"/}
-		case $rel in
-		images | tmp | locks | locks/* | refs | refs/*) continue ;;
-		images/*)
-			entry=${rel#images/}
-			entry=${entry%%/*}
-			[[ "$entry" =~ ^[0-9a-f]+$ ]] && [ -f "$u/images/$entry/image.sqfs" ] && continue
-			;;
-		esac
-		echo "$rel"
-	done
-}
-
 # Bytes of every published entry together.
 cache_bytes() {
 	local total=0 e
@@ -102,32 +71,6 @@ cache_bytes() {
 		total=$((total + $(du -sb "$e" | cut -f1)))
 	done < <(cache_entries "$1")
 	echo "$total"
-}
-
-# SIGKILL this test's tagged processes and all their descendants at once
-# (a daemonised child may carry no tag, but is found by its parent first).
-kill_run() {
-	local -A victims=()
-	local p stat ppid changed=1 pid
-	for pid in $(sandbox_processes | awk '{ print $1 }'); do
-		victims[$pid]=1
-	done
-	while [ "$changed" -eq 1 ]; do
-		changed=0
-		for p in /proc/[0-9]*; do
-			pid=${p#/proc/}
-			[ -z "${victims[$pid]:-}" ] || continue
-			stat=$(cat "$p/stat" 2>/dev/null) || continue
-			stat=${stat##*) }
-			ppid=$(cut -d' ' -f2 <<<"$stat")
-			if [ -n "${victims[$ppid]:-}" ]; then
-				victims[$pid]=1
-				changed=1
-			fi
-		done
-	done
-	[ "${#victims[@]}" -gt 0 ] || return 0
-	kill -KILL "${!victims[@]}" 2>/dev/null || true
 }
 
 # This user's squashfuse daemons that belong to this test: tagged, or
@@ -146,18 +89,6 @@ squashfuse_pids() {
 
 squashfuse_running() {
 	[ -n "$(squashfuse_pids "$1")" ]
-}
-
-import_in_progress() {
-	[ -n "$(cache_strays "$CACHE")" ]
-}
-
-test_processes_alive() {
-	[ -n "$(sandbox_processes)" ]
-}
-
-not() {
-	! "$@"
 }
 
 # A squashfs of the test image plus one file with a name found nowhere else.
@@ -540,30 +471,6 @@ hello"
 @test "16 concurrent first uses of one archive import it once and all succeed" {
 	need_fuse
 	assert_16_first_uses_import_once "$(cache_policy)" "$IMAGES/docker.tar"
-}
-
-@test "an import killed midway leaves nothing that stops the next use" {
-	need_fuse
-	local conf big=$BATS_TEST_TMPDIR/big
-	conf=$(cache_policy)
-	# Incompressible data, so the import takes long enough to be caught.
-	cp -a "$IMG" "$big"
-	head -c 96M /dev/urandom >"$big/blob"
-	"$SBX_TESTS_LIB/mkoci.sh" tarball "$big" "$BATS_TEST_TMPDIR/big.tar.zst"
-	rm -rf "$big"
-
-	start_sbx --config "$conf" --image "$BATS_TEST_TMPDIR/big.tar.zst" -- true
-	if ! wait_for import_in_progress; then
-		echo "no import in progress was seen under $CACHE" >&2
-		find "$CACHE" >&2
-		false
-	fi
-	kill_run
-	wait_exit "$SBX_JOB" || true
-	wait_for not test_processes_alive
-
-	assert_image_runs "$BATS_TEST_TMPDIR/big.tar.zst" --config "$conf"
-	assert_equal "" "$(cache_strays "$CACHE")" "what the killed import left in the cache"
 }
 
 @test "a truncated image.sqfs in the cache is imported again" {

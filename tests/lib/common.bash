@@ -235,7 +235,7 @@ sandbox_processes() {
 		stat=$(cat "$p/stat" 2>/dev/null) || continue
 		stat=${stat##*) }
 		[ "${stat%% *}" != Z ] || continue
-		tr '\0' '\n' <"$p/environ" 2>/dev/null |
+		tr '\0' '\n' 2>/dev/null <"$p/environ" |
 			grep -qxF "SBX_TEST_TAG=$SBX_TEST_TAG" || continue
 		echo "${p#/proc/} $(cat "$p/comm" 2>/dev/null)"
 	done

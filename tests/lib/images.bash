@@ -102,3 +102,69 @@ assert_16_first_uses_import_once() {
 	fi
 	[ "$failed" -eq 0 ]
 }
+
+# The published entries of a cache: <cache>/<uid>/images/<hex>/ with an
+# image.sqfs, one path a line.
+cache_entries() {
+	local d
+	for d in "$1/$(id -u)"/images/*/; do
+		[ -f "$d/image.sqfs" ] || continue
+		[[ "$(basename "$d")" =~ ^[0-9a-f]+$ ]] || continue
+		echo "${d%/}"
+	done
+}
+
+# What a cache holds besides its layout (images/ tmp/ locks/ refs/, see
+# lib/image/cache.h), its published entries, locks and refs: an import in progress
+# (tmp/<hex>.<host>.<pid>), or what a dead one left. The cache of uid
+# $LEFTOVER_UID when set (root looking at a user's cache).
+cache_strays() {
+	local u=$1/${LEFTOVER_UID:-$(id -u)} p rel entry
+	[ -d "$u" ] || return 0
+	find "$u" -mindepth 1 | while IFS= read -r p; do
+		rel=${p#"$u"/}
+		case $rel in
+		images | tmp | locks | locks/* | refs | refs/*) continue ;;
+		images/*)
+			entry=${rel#images/}
+			entry=${entry%%/*}
+			[[ "$entry" =~ ^[0-9a-f]+$ ]] && [ -f "$u/images/$entry/image.sqfs" ] && continue
+			;;
+		esac
+		echo "$rel"
+	done
+}
+
+# SIGKILL this test's tagged processes and all their descendants at once
+# (a daemonised child may carry no tag, but is found by its parent first).
+kill_run() {
+	local -A victims=()
+	local p stat ppid changed=1 pid
+	for pid in $(sandbox_processes | awk '{ print $1 }'); do
+		victims[$pid]=1
+	done
+	while [ "$changed" -eq 1 ]; do
+		changed=0
+		for p in /proc/[0-9]*; do
+			pid=${p#/proc/}
+			[ -z "${victims[$pid]:-}" ] || continue
+			stat=$(cat "$p/stat" 2>/dev/null) || continue
+			stat=${stat##*) }
+			ppid=$(cut -d' ' -f2 <<<"$stat")
+			if [ -n "${victims[$ppid]:-}" ]; then
+				victims[$pid]=1
+				changed=1
+			fi
+		done
+	done
+	[ "${#victims[@]}" -gt 0 ] || return 0
+	kill -KILL "${!victims[@]}" 2>/dev/null || true
+}
+
+test_processes_alive() {
+	[ -n "$(sandbox_processes)" ]
+}
+
+not() {
+	! "$@"
+}
