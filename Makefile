@@ -2,7 +2,7 @@
 #   make                 build everything (-Wall -Wextra -Werror)
 #   make check           unit tests (cmocka) + integration tests (bats), as an unprivileged user
 #   make check-asan      the same suite against an ASan+UBSan build
-#   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
+#   make check-vm        the VM lanes: cgroup v2 under qemu (tests/vm/), Debian 12 and 13
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -151,14 +151,27 @@ check: all unit $(PROBE) $(RACE) check-plugin-symbols
 	tests/install-check.sh
 	BUILD=$(abspath $(BUILD)) tests/run-all
 
-# The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)
-# under qemu, with Slurm's cgroup/v2 plugin. As root.
-check-vm: all $(PROBE)
+# The VM lanes (tests/vm/README.md): pure cgroup v2 kernels under qemu, with
+# Slurm's cgroup/v2 plugin. As root. Debian 12 (kernel 6.1, Slurm 22.05) runs
+# the host's build; Debian 13 (6.12, Slurm 24.11) a build of its own made in
+# a trixie root (build-trixie).
+check-vm: check-vm-bookworm check-vm-trixie
+
+check-vm-bookworm: all $(PROBE)
 	tests/vm/prepare.sh
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
 	tests/vm/run.sh --timeout 600 tests/vm/cgroup-standalone.sh
 	tests/vm/run.sh --timeout 600 tests/vm/slurm-cgroup.sh
+
+# TRIXIE_SUITES: the Slurm bats suites the Debian 13 lane runs (all of them).
+TRIXIE_SUITES ?= $(wildcard tests/slurm/*.bats)
+check-vm-trixie:
+	tests/vm/trixie-prepare.sh
+	tests/vm/trixie-build.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/selftest.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/slurm-cgroup.sh
+	tests/vm/trixie-run.sh --timeout 2400 tests/vm/slurm-suite.sh $(TRIXIE_SUITES)
 
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
@@ -180,9 +193,10 @@ install: all
 	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-trixie
 
-.PHONY: all unit race check check-plugin-symbols check-asan check-vm demo install clean
+.PHONY: all unit race check check-plugin-symbols check-asan check-vm check-vm-bookworm check-vm-trixie \
+	demo install clean
 
 # Fuzzing (tests/fuzz/): libFuzzer targets for the parsers of untrusted input,
 # against the libraries built with clang and the fuzzer's instrumentation in

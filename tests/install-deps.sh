@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install everything slurm-sandbox needs to build and test on Debian 12.
-# Usage (as root): tests/install-deps.sh [--vm]   (--vm: also the VM lane's qemu)
+# Usage (as root): tests/install-deps.sh [--vm]   (--vm: also the VM lanes' qemu and mmdebstrap)
 set -eu
 build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev \
        libarchive-dev libjson-c-dev nettle-dev"
@@ -10,7 +10,8 @@ test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge ipro
       util-linux netcat-openbsd python3 umoci docker-registry apache2-utils strace"
 bench="bubblewrap hyperfine"
 vm=""
-[ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio"
+# mmdebstrap: the Debian 13 lane's root (tests/vm/trixie-root.sh).
+[ "${1:-}" = "--vm" ] && vm="qemu-system-x86 cpio mmdebstrap"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086

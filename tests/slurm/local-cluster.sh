@@ -9,6 +9,10 @@
 #   SBX_CLUSTER       prefix (default /tmp/sbx-cluster)
 #   SBX_JOBCONTAINER  1: job_container/tmpfs + PrologFlags=Contain
 #   BUILD             the build with spank_sandbox.so, sandbox-helper, sandbox-exec
+#   SBX_CLUSTER_CGROUP  v2: Slurm's cgroup/v2 (proctrack/cgroup, task/cgroup,
+#                     jobacct_gather/cgroup, IgnoreSystemd=yes); needs a
+#                     cgroup v2-only host such as the VM lanes' guests.
+#                     Default: proctrack/linuxproc and task/none
 # Auth is auth/none + cred/none: no munged to manage, and nothing here is
 # about Slurm's authentication. Prints "export SLURM_CONF=..." on start.
 set -eu
@@ -30,6 +34,30 @@ jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
 named_base() { echo "/var/lib/sbx-named-$(basename "$P")"; }
 
 running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
+
+# Process tracking, task containment and accounting: Slurm's cgroup/v2 or
+# none of its cgroups.
+track_config() {
+	if [ "${SBX_CLUSTER_CGROUP:-}" = v2 ]; then
+		printf '%s\n' ProctrackType=proctrack/cgroup TaskPlugin=task/cgroup \
+			JobAcctGatherType=jobacct_gather/cgroup
+	else
+		printf '%s\n' ProctrackType=proctrack/linuxproc TaskPlugin=task/none \
+			JobAcctGatherType=jobacct_gather/linux
+	fi
+}
+
+# cgroup/v2 without systemd: slurmd makes its scopes below system.slice,
+# which must exist with the controllers enabled for its children.
+cgroup_v2_setup() {
+	local c=/sys/fs/cgroup
+	[ "$(stat -f -c %T $c)" = cgroup2fs ] || die "SBX_CLUSTER_CGROUP=v2: $c is not cgroup v2 (run it in the VM lane)"
+	printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\nCgroupAutomount=yes\nConstrainRAMSpace=yes\n' \
+		>"$P/etc/cgroup.conf"
+	mkdir -p $c/system.slice
+	echo "+cpuset +cpu +memory +pids" >$c/cgroup.subtree_control
+	echo "+cpuset +cpu +memory +pids" >$c/system.slice/cgroup.subtree_control
+}
 
 write_config() {
 	local host ctl p1 p2 p3
@@ -60,14 +88,12 @@ SlurmdPidFile=$P/run/slurmd-%n.pid
 SlurmctldLogFile=$P/log/slurmctld.log
 SlurmdLogFile=$P/log/slurmd-%n.log
 SlurmdDebug=debug
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+$(track_config)
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=100
 MpiDefault=none
 ReturnToService=2
-JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/none
 TaskProlog=$P/etc/taskprolog.sh
 PlugStackConfig=$P/etc/plugstack.conf
@@ -84,6 +110,7 @@ CONF
 		# Slurm refuses a BasePath below /tmp or /dev/shm.
 		printf 'AutoBasePath=true\nBasePath=%s\n' "$(jc_base)" >"$P/etc/job_container.conf"
 	fi
+	[ "${SBX_CLUSTER_CGROUP:-}" != v2 ] || cgroup_v2_setup
 	printf '#!/bin/sh\necho export SBX_TASKPROLOG_RAN=1\n' >"$P/etc/taskprolog.sh"
 	chmod 755 "$P/etc/taskprolog.sh"
 	# The site policy of this cluster: host networking (sruns inside a batch

@@ -63,9 +63,10 @@ echo "192.0.2.1 $hostname" >>/etc/hosts
 mkdir -p "$job_dir"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro sbxjob "$job_dir" ||
 	boot_failed "mount the sbxjob 9p share"
-# job.sh (written by run.sh) sets job_argv and job_cwd.
+# job.sh (written by run.sh) sets job_argv, job_cwd and job_env.
 job_argv=()
 job_cwd=/
+job_env=()
 # shellcheck source=/dev/null
 . "$job_dir/job.sh" || boot_failed "read $job_dir/job.sh"
 [ ${#job_argv[@]} -gt 0 ] || boot_failed "empty job in $job_dir/job.sh"
@@ -74,6 +75,7 @@ printf 'SBX-VM-SCRIPT-START %s\n' "$nonce"
 (
 	# A cwd below /run is a fresh tmpfs here; start in / then.
 	cd "$job_cwd" 2>/dev/null || cd /
+	[ ${#job_env[@]} -eq 0 ] || export "${job_env[@]}"
 	exec "${job_argv[@]}"
 )
 status=$?

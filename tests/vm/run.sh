@@ -2,10 +2,11 @@
 # Run a script inside the VM lane: Debian 12's kernel under qemu (TCG), the
 # host's / as a read-only root with a tmpfs overlay, cgroup v2 only.
 #
-#   tests/vm/run.sh [--timeout SEC] [--share DIR]... SCRIPT [ARGS...]
+#   tests/vm/run.sh [--timeout SEC] [--share DIR]... [--env NAME=VALUE]... SCRIPT [ARGS...]
 #
 # SCRIPT runs as root in the guest, at its host path, in the current directory
 # (or / if that is below /run, a fresh tmpfs in the guest).
+# SCRIPT's environment is the guest's own plus each --env NAME=VALUE.
 # The guest's root is the host's /, or the root prepare.sh's vm.env names
 # (SBX_VM_ROOT, the trixie lane's); with another root, this repository, SCRIPT's
 # directory and each --share DIR are shown at their host paths (read-only
@@ -29,13 +30,21 @@ lane_failed() {
 	exit 125
 }
 
+job_env=()
+add_env() {
+	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || lane_failed "--env $1: not NAME=VALUE"
+	job_env+=("$1")
+}
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	--timeout) [ $# -ge 2 ] || lane_failed "--timeout needs SEC"; timeout_s=$2; shift 2 ;;
 	--timeout=*) timeout_s=${1#--timeout=}; shift ;;
 	--share) [ $# -ge 2 ] || lane_failed "--share needs DIR"; shares+=("$2"); shift 2 ;;
 	--share=*) shares+=("${1#--share=}"); shift ;;
-	-h | --help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--env) [ $# -ge 2 ] || lane_failed "--env needs NAME=VALUE"; add_env "$2"; shift 2 ;;
+	--env=*) add_env "${1#--env=}"; shift ;;
+	-h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) lane_failed "unknown option $1 (see --help)" ;;
 	*) break ;;
@@ -114,7 +123,7 @@ trap cleanup EXIT
 trap 'echo "vm: interrupted" >&2; exit 130' INT TERM HUP
 job_argv=("$script" "$@")
 job_cwd=$PWD
-declare -p job_argv job_cwd >"$job_dir/job.sh"
+declare -p job_argv job_cwd job_env >"$job_dir/job.sh"
 chmod -R a+rX "$job_dir"
 
 # A fresh nonce per run: the script's own output cannot fake the exit marker.

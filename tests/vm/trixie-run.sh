@@ -4,10 +4,12 @@
 # overlay, this repository and SCRIPT's directory at their host paths, cgroup
 # v2 only. Same interface and exit status as tests/vm/run.sh:
 #
-#   tests/vm/trixie-run.sh [--timeout SEC] [--share DIR]... SCRIPT [ARGS...]
+#   tests/vm/trixie-run.sh [--timeout SEC] [--share DIR]... [--env NAME=VALUE]... SCRIPT [ARGS...]
 #
-# The guest runs trixie's programs: build the repository for it with
-# tests/vm/trixie-build.sh (build-trixie) and point SCRIPT at that build
-# (the lane's scripts take BUILD). Prepare first: tests/vm/trixie-prepare.sh.
+# The guest runs trixie's programs: SCRIPT gets BUILD=<repo>/build-trixie (or
+# $BUILD_TRIXIE), the build tests/vm/trixie-build.sh makes, unless an --env
+# BUILD=... says otherwise. Prepare first: tests/vm/trixie-prepare.sh.
 here=$(cd "$(dirname "$0")" && pwd)
-SBX_VM_CACHE=${SBX_VM_CACHE:-/var/cache/slurm-sandbox-vm}/trixie exec "$here/run.sh" "$@"
+repo=$(cd "$here/../.." && pwd)
+SBX_VM_CACHE=${SBX_VM_CACHE:-/var/cache/slurm-sandbox-vm}/trixie exec "$here/run.sh" \
+	--env "BUILD=$repo/${BUILD_TRIXIE:-build-trixie}" "$@"
