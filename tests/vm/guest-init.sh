@@ -47,6 +47,12 @@ echo "+cpuset +cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
 # developers may keep the repository there.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || boot_failed "mount tmpfs /run"
 mkdir -p /dev/pts /dev/shm /run/lock
+# What udev would add to devtmpfs: bash's process substitution (bats) opens
+# /dev/fd/N.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for n in 0:stdin 1:stdout 2:stderr; do
+	[ -e "/dev/${n#*:}" ] || ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"
+done
 mount -t devpts -o ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 

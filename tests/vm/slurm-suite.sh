@@ -35,6 +35,6 @@ ok=$(($(grep -c '^ok [0-9]' "$tap") - skip))
 not_ok=$(grep -c '^not ok [0-9]' "$tap")
 rm -f "$tap"
 [ "$rc" -eq 0 ] || [ "$not_ok" -gt 0 ] || not_ok=1
-echo "slurm-suite: $ok passed, $not_ok failed, $skip skipped ($(srun --version), kernel $(uname -r)," \
+echo "slurm-suite: $ok passed, $not_ok failed, $skip skipped ($(slurmd -V), kernel $(uname -r)," \
 	"$((SECONDS - start)) s)"
 [ "$not_ok" -eq 0 ]
