@@ -52,15 +52,18 @@ track_config() {
 cgroup_v2_setup() {
 	local c=/sys/fs/cgroup
 	[ "$(stat -f -c %T $c)" = cgroup2fs ] || die "SBX_CLUSTER_CGROUP=v2: $c is not cgroup v2 (run it in the VM lane)"
-	printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\nCgroupAutomount=yes\nConstrainRAMSpace=yes\n' \
-		>"$P/etc/cgroup.conf"
+	printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\nConstrainRAMSpace=yes\n' >"$P/etc/cgroup.conf"
+	# 22.05 wants CgroupAutomount; 24.11 calls it defunct (an error line).
+	case $(slurmd -V | awk '{print $2}') in
+	2[0-2].*) echo CgroupAutomount=yes >>"$P/etc/cgroup.conf" ;;
+	esac
 	mkdir -p $c/system.slice
 	echo "+cpuset +cpu +memory +pids" >$c/cgroup.subtree_control
 	echo "+cpuset +cpu +memory +pids" >$c/system.slice/cgroup.subtree_control
 }
 
 write_config() {
-	local host ctl p1 p2 p3
+	local host ctl p1 p2 p3 realmem n
 	host=$(hostname -s)
 	ctl=$(free_port)
 	p1=$(free_port)
@@ -73,6 +76,11 @@ for p in ($p2,$p3):
 		p1=$(free_port)
 	done
 	mkdir -p "$P"/{etc,state,spool,run,log,jc}
+	# Each slurmd's spool (24.11 puts its domain socket there before making it).
+	for n in $nodes; do mkdir -p "$P/spool/$n"; done
+	# 2000 MB per node, or less on a smaller machine (the VM lanes' 2 GiB
+	# guests): a node reporting less than its RealMemory is set INVAL.
+	realmem=$(awk '/^MemTotal:/ { m = int($2 / 1024) - 100; print (m < 2000 ? m : 2000) }' /proc/meminfo)
 	cat >"$P/etc/slurm.conf" <<CONF
 ClusterName=sbxtest
 SlurmctldHost=$host(127.0.0.1)
@@ -99,7 +107,7 @@ TaskProlog=$P/etc/taskprolog.sh
 PlugStackConfig=$P/etc/plugstack.conf
 InactiveLimit=0
 KillWait=5
-NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=2000 State=UNKNOWN
+NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=$realmem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 	if [ "${SBX_JOBCONTAINER:-0}" = 1 ]; then
