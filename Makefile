@@ -5,7 +5,7 @@
 #   make check-long      the long suites, as root: every failure point and action
 #                        (check-faults-long) and the load suite (check-load, tests/load/)
 #   make check-asan      the same suite against an ASan+UBSan build
-#   make check-vm        the VM lane: cgroup v2 under qemu (tests/vm/)
+#   make check-vm        the VM lanes: cgroup v2 under qemu (tests/vm/), Debian 12 and 13
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
@@ -221,9 +221,13 @@ check-faults-long: fault-build
 
 check-long: check-faults-long check-load
 
-# The VM lane (tests/vm/README.md): a pure cgroup v2 kernel (Debian 12's)
-# under qemu, with Slurm's cgroup/v2 plugin. As root.
-check-vm: all $(PROBE)
+# The VM lanes (tests/vm/README.md): pure cgroup v2 kernels under qemu, with
+# Slurm's cgroup/v2 plugin. As root. Debian 12 (kernel 6.1, Slurm 22.05) runs
+# the host's build; Debian 13 (6.12, Slurm 24.11) a build of its own made in
+# a trixie root (build-trixie).
+check-vm: check-vm-bookworm check-vm-trixie
+
+check-vm-bookworm: all $(PROBE)
 	tests/vm/prepare.sh
 	tests/vm/run.sh --timeout 600 tests/vm/selftest.sh
 	tests/vm/run.sh --timeout 600 tests/vm/sandbox-smoke.sh
@@ -254,6 +258,15 @@ bench: all $(PROBE)
 
 bench-doc: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/bench/run.sh --doc docs/performance.md $(BENCH_SECTIONS)
+
+# TRIXIE_SUITES: the Slurm bats suites the Debian 13 lane runs (all of them).
+TRIXIE_SUITES ?= $(wildcard tests/slurm/*.bats)
+check-vm-trixie:
+	tests/vm/trixie-prepare.sh
+	tests/vm/trixie-build.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/selftest.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/slurm-cgroup.sh
+	tests/vm/trixie-run.sh --timeout 2400 tests/vm/slurm-suite.sh $(TRIXIE_SUITES)
 
 demo: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/demo.sh
@@ -306,9 +319,9 @@ check-apparmor:
 	tests/deb/check-apparmor.sh
 
 clean:
-	rm -rf build build-asan build-fuzz build-deb build-fault
+	rm -rf build build-asan build-fuzz build-deb build-fault build-trixie
 
-.PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm check-long check-load \
+.PHONY: all unit race check check-docs check-plugin-symbols check-asan check-vm check-vm-bookworm check-vm-trixie check-long check-load \
 	check-valgrind lint bench bench-doc demo install clean deb deb-trixie check-deb check-deb-trixie check-apparmor \
 	fault-build check-faults check-faults-long
 

@@ -14,11 +14,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <slurm/spank.h>
+#include <slurm/slurm_version.h>
 #include "util/error.h"
 #include "util/failpoint.h"
 #include "spec/request.h"
 #include "launch/launch.h"
 #include "util/asuser.h"
+
+/* Slurm 24.11 added spank_prepend_task_argv (step.c wrap_task). */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 11, 0)
+#define SBX_SLURM_PREPEND_ARGV 1
+#else
+#define SBX_SLURM_PREPEND_ARGV 0
+#endif
 
 /* Root's: a user must not be able to make it first (util/rootdir.h). */
 #define SBX_NAMED_DIR "/var/lib/slurm-sandbox/named"

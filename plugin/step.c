@@ -274,6 +274,37 @@ static int spank_set(void *ctx, const char *name, const char *value)
 	return spank_setenv((spank_t)ctx, name, value, 1) == ESPANK_SUCCESS ? 0 : -1;
 }
 
+#if SBX_SLURM_PREPEND_ARGV
+/* Slurm's own way: the shim goes in front of the task's argv, which Slurm
+ * keeps as it is. */
+static int wrap_task(spank_t sp, const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		     char **argv, struct sbx_err *err)
+{
+	char shim[PATH_MAX];
+	const char *prefix[1] = { shim };
+	spank_err_t rc;
+
+	if (sbx_task_prepend_env(opts, sb, sbx_plugin.req.workdir, argv[0], shim, sizeof(shim),
+				 spank_set, sp, err) < 0)
+		return -1;
+	rc = spank_prepend_task_argv(sp, 1, prefix);
+	if (rc != ESPANK_SUCCESS)
+		return sbx_err_set(err, 0, NULL, "exec %s: spank_prepend_task_argv: %s", argv[0],
+				   spank_strerror(rc));
+	slurm_debug("sandbox: %s prepended to the task's argv", shim);
+	return 0;
+}
+#else
+/* Slurm before 24.11 has no spank_prepend_task_argv: the argv Slurm execs is
+ * this very array, so its first element is swapped for the shim (which gets
+ * the original through the environment). */
+static int wrap_task(spank_t sp, const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		     char **argv, struct sbx_err *err)
+{
+	return sbx_task_wrap(opts, sb, sbx_plugin.req.workdir, argv, spank_set, sp, err);
+}
+#endif
+
 /* Each task, as the user, just before slurmstepd's exec path: start (once)
  * and point the task at the shim. */
 int sbx_step_task_init(spank_t sp)
@@ -310,10 +341,7 @@ int sbx_step_task_init(spank_t sp)
 		slurm_error("sandbox: step: cannot read the task's command");
 		return -1;
 	}
-	/* 22.05 has no spank_prepend_task_argv: the argv Slurm execs is this
-	 * very array, so its first element is swapped for the shim (which
-	 * gets the original through the environment). */
-	if (sbx_task_wrap(&opts, &sb, sbx_plugin.req.workdir, argv, spank_set, sp, &err) < 0) {
+	if (wrap_task(sp, &opts, &sb, argv, &err) < 0) {
 		sbx_plugin_report(&err);
 		return -1;
 	}

@@ -184,10 +184,19 @@ int sbx_shim_main(int argc, char **argv)
 	sigset_t all, old;
 	pid_t pid;
 
-	(void)argc;
+	/* Prepended (Slurm 24.11): the command is the rest of our argv. */
+	if ((v = getenv(SBX_ENV_PREPENDED)) && strcmp(v, "1") == 0) {
+		if (argc < 2) {
+			fprintf(stderr, "sandbox: exec: %s is set but no command follows the shim\n",
+				SBX_ENV_PREPENDED);
+			return 125;
+		}
+		argv++;
+		argv0 = argv[0];
+	}
 	if (!argv0 || !join || atoi(join) <= 0) {
-		fprintf(stderr, "sandbox: exec: %s and %s are not set (the shim is started by sandbox-run or the Slurm plugin)\n",
-			SBX_ENV_ARGV0, SBX_ENV_JOIN);
+		fprintf(stderr, "sandbox: exec: %s (or %s) and %s are not set (the shim is started by sandbox-run or the Slurm plugin)\n",
+			SBX_ENV_ARGV0, SBX_ENV_PREPENDED, SBX_ENV_JOIN);
 		return 125;
 	}
 	/* Into the sandbox's cgroup (standalone sandboxes), from the host's
@@ -210,6 +219,7 @@ int sbx_shim_main(int argc, char **argv)
 	unsetenv(SBX_ENV_JOIN);
 	unsetenv(SBX_ENV_WORKDIR);
 	unsetenv(SBX_ENV_CGROUP);
+	unsetenv(SBX_ENV_PREPENDED);
 	if (sbx_runconf_load(SBX_SHIM_DIR "/" SBX_RUNCONF_FILE, &cfg) < 0) {
 		fprintf(stderr, "sandbox: exec: read %s/%s: %s\n", SBX_SHIM_DIR, SBX_RUNCONF_FILE,
 			strerror(errno));

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install everything slurm-sandbox needs to build and test on Debian 12.
 # Usage (as root): tests/install-deps.sh [--vm] [--bench]
-#   --vm: also the VM lane's qemu; --bench: also the peers make bench measures
-#   (crun, charliecloud's ch-run)
+#   --vm: also the VM lanes' qemu and mmdebstrap (the Debian 13 lane's root)
+#   --bench: also the peers make bench measures (crun, charliecloud's ch-run)
 set -eu
 build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev \
        libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev"
@@ -21,7 +21,7 @@ deb="dpkg-dev debhelper fakeroot lintian man-db"
 extra=""
 for arg in "$@"; do
 	case $arg in
-	--vm) extra="$extra qemu-system-x86 cpio" ;;
+	--vm) extra="$extra qemu-system-x86 cpio mmdebstrap" ;;
 	--bench) extra="$extra crun charliecloud-runtime" ;;
 	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
 	esac

@@ -41,27 +41,51 @@ int sbx_shim_path(const struct sbx_launch_opts *opts, char *buf, size_t len)
 	return 0;
 }
 
+/* The shim's environment for a task whose command starts with argv0, and
+ * the shim's path in shim. A prepended shim finds the command in its own
+ * argv: the one Slurm execs, per task (--multi-prog) included. */
+static int task_env(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+		    const char *workdir, const char *argv0, int prepended, char *shim, size_t len,
+		    sbx_setenv_fn set_env, void *ctx, struct sbx_err *err)
+{
+	char pid[32];
+
+	if (!argv0)
+		return sbx_err_set(err, 0, NULL, "exec: no command");
+	if (sbx_shim_path(opts, shim, len) < 0)
+		return sbx_err_sys(err, NULL, "exec: shim path");
+	snprintf(pid, sizeof(pid), "%d", (int)sb->helper_pid);
+	if ((prepended ? set_env(ctx, SBX_ENV_PREPENDED, "1") : set_env(ctx, SBX_ENV_ARGV0, argv0)) < 0 ||
+	    set_env(ctx, SBX_ENV_JOIN, pid) < 0 ||
+	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0) ||
+	    (sb->cgroup[0] && set_env(ctx, SBX_ENV_CGROUP, sb->cgroup) < 0))
+		return sbx_err_set(err, 0, NULL, "exec %s: cannot set the shim's environment", argv0);
+	return 0;
+}
+
 int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
 		  const char *workdir, char **argv, sbx_setenv_fn set_env, void *ctx,
 		  struct sbx_err *err)
 {
-	char shim[PATH_MAX], pid[32];
+	char shim[PATH_MAX];
 	char *copy;
 
-	if (!argv || !argv[0])
+	if (!argv)
 		return sbx_err_set(err, 0, NULL, "exec: no command");
-	if (sbx_shim_path(opts, shim, sizeof(shim)) < 0)
-		return sbx_err_sys(err, NULL, "exec: shim path");
-	snprintf(pid, sizeof(pid), "%d", (int)sb->helper_pid);
-	if (set_env(ctx, SBX_ENV_ARGV0, argv[0]) < 0 || set_env(ctx, SBX_ENV_JOIN, pid) < 0 ||
-	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0) ||
-	    (sb->cgroup[0] && set_env(ctx, SBX_ENV_CGROUP, sb->cgroup) < 0))
-		return sbx_err_set(err, 0, NULL, "exec %s: cannot set the shim's environment", argv[0]);
+	if (task_env(opts, sb, workdir, argv[0], 0, shim, sizeof(shim), set_env, ctx, err) < 0)
+		return -1;
 	copy = strdup(shim);
 	if (!copy)
 		return sbx_err_set(err, ENOMEM, NULL, "out of memory");
 	argv[0] = copy;
 	return 0;
+}
+
+int sbx_task_prepend_env(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+			 const char *workdir, const char *argv0, char *shim, size_t len,
+			 sbx_setenv_fn set_env, void *ctx, struct sbx_err *err)
+{
+	return task_env(opts, sb, workdir, argv0, 1, shim, len, set_env, ctx, err);
 }
 
 static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_request *req,

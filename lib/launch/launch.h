@@ -40,6 +40,9 @@
 #define SBX_ENV_JOIN "SANDBOX_EXEC_JOIN"
 #define SBX_ENV_WORKDIR "SANDBOX_EXEC_WORKDIR"
 #define SBX_ENV_CGROUP "SANDBOX_EXEC_CGROUP"
+/* "1" instead of SBX_ENV_ARGV0: the shim was prepended to the task's argv
+ * (its argv[1] is the command's argv[0]) instead of replacing argv[0]. */
+#define SBX_ENV_PREPENDED "SANDBOX_EXEC_PREPENDED"
 /* fds the helper is started with */
 #define SBX_STATUS_FD 3    /* helper -> launcher: one record, "ready ..." or "error ..." */
 #define SBX_CONTROL_FD 4   /* launcher -> helper: EOF (or "stop") ends the sandbox */
@@ -98,6 +101,15 @@ typedef int (*sbx_setenv_fn)(void *ctx, const char *name, const char *value);
 int sbx_task_wrap(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
 		  const char *workdir, char **argv, sbx_setenv_fn set_env, void *ctx,
 		  struct sbx_err *err);
+
+/* For a caller that can prepend to the task's argv (Slurm 24.11's
+ * spank_prepend_task_argv): set SBX_ENV_* through set_env, with
+ * SBX_ENV_PREPENDED in place of SBX_ENV_ARGV0, and put the shim's path, which
+ * the caller prepends, into shim (len bytes). argv0 names the command in
+ * errors. workdir may be NULL. */
+int sbx_task_prepend_env(const struct sbx_launch_opts *opts, const struct sbx_sandbox *sb,
+			 const char *workdir, const char *argv0, char *shim, size_t len,
+			 sbx_setenv_fn set_env, void *ctx, struct sbx_err *err);
 
 /* In the shim: join the sandbox whose helper is helper_pid. workdir may be
  * NULL: the current directory when it exists inside, else "/". */

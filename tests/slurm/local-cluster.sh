@@ -12,6 +12,10 @@
 #                     (a test key and socket under the prefix; a system munged is
 #                     never touched)
 #   BUILD             the build with spank_sandbox.so, sandbox-helper, sandbox-exec
+#   SBX_CLUSTER_CGROUP  v2: Slurm's cgroup/v2 (proctrack/cgroup, task/cgroup,
+#                     jobacct_gather/cgroup, IgnoreSystemd=yes); needs a
+#                     cgroup v2-only host such as the VM lanes' guests.
+#                     Default: proctrack/linuxproc and task/none
 # Auth is auth/none + cred/none by default: no munged to manage. Prints
 # "export SLURM_CONF=..." on start.
 set -eu
@@ -52,8 +56,35 @@ start_munge() {
 
 running() { [ -f "$P/run/slurmctld.pid" ] && kill -0 "$(cat "$P/run/slurmctld.pid")" 2>/dev/null; }
 
+# Process tracking, task containment and accounting: Slurm's cgroup/v2 or
+# none of its cgroups.
+track_config() {
+	if [ "${SBX_CLUSTER_CGROUP:-}" = v2 ]; then
+		printf '%s\n' ProctrackType=proctrack/cgroup TaskPlugin=task/cgroup \
+			JobAcctGatherType=jobacct_gather/cgroup
+	else
+		printf '%s\n' ProctrackType=proctrack/linuxproc TaskPlugin=task/none \
+			JobAcctGatherType=jobacct_gather/linux
+	fi
+}
+
+# cgroup/v2 without systemd: slurmd makes its scopes below system.slice,
+# which must exist with the controllers enabled for its children.
+cgroup_v2_setup() {
+	local c=/sys/fs/cgroup
+	[ "$(stat -f -c %T $c)" = cgroup2fs ] || die "SBX_CLUSTER_CGROUP=v2: $c is not cgroup v2 (run it in the VM lane)"
+	printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\nConstrainRAMSpace=yes\n' >"$P/etc/cgroup.conf"
+	# 22.05 wants CgroupAutomount; 24.11 calls it defunct (an error line).
+	case $(slurmd -V | awk '{print $2}') in
+	2[0-2].*) echo CgroupAutomount=yes >>"$P/etc/cgroup.conf" ;;
+	esac
+	mkdir -p $c/system.slice
+	echo "+cpuset +cpu +memory +pids" >$c/cgroup.subtree_control
+	echo "+cpuset +cpu +memory +pids" >$c/system.slice/cgroup.subtree_control
+}
+
 write_config() {
-	local host ctl p1 p2 p3
+	local host ctl p1 p2 p3 realmem n
 	host=$(hostname -s)
 	ctl=$(free_port)
 	p1=$(free_port)
@@ -70,6 +101,11 @@ for p in ($p2,$p3):
 	# with one /tmp for three nodes a shared name would collide.
 	for n in $nodes; do mkdir -p "$P/tmpfs/$n"; done
 	chmod 755 "$P/tmpfs"
+	# Each slurmd's spool (24.11 puts its domain socket there before making it).
+	for n in $nodes; do mkdir -p "$P/spool/$n"; done
+	# 2000 MB per node, or less on a smaller machine (the VM lanes' 2 GiB
+	# guests): a node reporting less than its RealMemory is set INVAL.
+	realmem=$(awk '/^MemTotal:/ { m = int($2 / 1024) - 100; print (m < 2000 ? m : 2000) }' /proc/meminfo)
 	cat >"$P/etc/slurm.conf" <<CONF
 ClusterName=sbxtest
 SlurmctldHost=$host(127.0.0.1)
@@ -85,20 +121,18 @@ SlurmdPidFile=$P/run/slurmd-%n.pid
 SlurmctldLogFile=$P/log/slurmctld.log
 SlurmdLogFile=$P/log/slurmd-%n.log
 SlurmdDebug=debug
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+$(track_config)
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=100
 MpiDefault=none
 ReturnToService=2
-JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/none
 TaskProlog=$P/etc/taskprolog.sh
 PlugStackConfig=$P/etc/plugstack.conf
 InactiveLimit=0
 KillWait=5
-NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=2000 State=UNKNOWN
+NodeName=node[1-3] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$p1-$p3] CPUs=2 RealMemory=$realmem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 TmpFS=$P/tmpfs/%n
 CONF
@@ -115,6 +149,7 @@ CONF
 		# Slurm refuses a BasePath below /tmp or /dev/shm.
 		printf 'AutoBasePath=true\nBasePath=%s\n' "$(jc_base)" >"$P/etc/job_container.conf"
 	fi
+	[ "${SBX_CLUSTER_CGROUP:-}" != v2 ] || cgroup_v2_setup
 	printf '#!/bin/sh\necho export SBX_TASKPROLOG_RAN=1\n' >"$P/etc/taskprolog.sh"
 	chmod 755 "$P/etc/taskprolog.sh"
 	# The site policy of this cluster: host networking (sruns inside a batch

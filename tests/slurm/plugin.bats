@@ -155,7 +155,7 @@ assert_refused() {
 	[ "$(pgrep -u "$SBX_USER" -x sleep -c)" -ge 3 ]
 	scancel -u "$SBX_USER"
 	wait || true
-	assert_none_left "sandbox-helper .*$IMG|sandbox-exec 4711|sleep 4711"
+	assert_none_left "sandbox-helper .*$IMG|sandbox-exec (sleep )?4711|sleep 4711"
 	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
 	no_drained_node
 }
@@ -274,7 +274,7 @@ assert_refused() {
 	pkill -KILL -u "$SBX_USER" -f "sandbox-helper .*$IMG"
 	run wait "$srun_pid"
 	[ "$status" -ne 0 ]
-	assert_none_left "sandbox-helper .*$IMG|sandbox-exec 4712|sleep 4712"
+	assert_none_left "sandbox-helper .*$IMG|sandbox-exec (sleep )?4712|sleep 4712"
 	[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ]
 	no_drained_node
 }
@@ -314,4 +314,29 @@ assert_refused() {
 	run --separate-stderr as_user srun -n1 --sandbox-image="$IMG" --sandbox-memory=2G true
 	mv "$conf.orig" "$conf"
 	assert_refused "cgroups.max_memory"
+}
+
+# Slurm 24.11 added spank_prepend_task_argv: the shim goes in front of the
+# task's argv (Slurm's own array untouched); before, argv[0] is swapped.
+@test "the shim runs with the task's whole argv after it on Slurm 24.11, in place of argv[0] before" {
+	local version shim pid want
+	version=$(srun --version | awk '{print $2}')
+	shim=$BUILD/sandbox-exec
+	as_user srun -N1 -n1 --sandbox-image="$IMG" sleep 4715 3>&- &
+	srun_pid=$!
+	for _ in $(seq 1 100); do
+		pid=$(pgrep -u "$SBX_USER" -f "^$shim " | head -n 1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+	scancel -u "$SBX_USER"
+	wait "$srun_pid" || true
+	if printf '%s\n' 24.11 "$version" | sort -V -C; then
+		want="$shim sleep 4715 "
+	else
+		want="$shim 4715 "
+	fi
+	[ "$cmdline" = "$want" ] || { echo "Slurm $version: the shim's argv is '$cmdline', not '$want'" >&2; false; }
+	no_drained_node
 }

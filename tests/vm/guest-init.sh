@@ -47,6 +47,12 @@ echo "+cpuset +cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
 # developers may keep the repository there.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || boot_failed "mount tmpfs /run"
 mkdir -p /dev/pts /dev/shm /run/lock
+# What udev would add to devtmpfs: bash's process substitution (bats) opens
+# /dev/fd/N.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for n in 0:stdin 1:stdout 2:stderr; do
+	[ -e "/dev/${n#*:}" ] || ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"
+done
 mount -t devpts -o ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 
@@ -63,9 +69,10 @@ echo "192.0.2.1 $hostname" >>/etc/hosts
 mkdir -p "$job_dir"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro sbxjob "$job_dir" ||
 	boot_failed "mount the sbxjob 9p share"
-# job.sh (written by run.sh) sets job_argv and job_cwd.
+# job.sh (written by run.sh) sets job_argv, job_cwd and job_env.
 job_argv=()
 job_cwd=/
+job_env=()
 # shellcheck source=/dev/null
 . "$job_dir/job.sh" || boot_failed "read $job_dir/job.sh"
 [ ${#job_argv[@]} -gt 0 ] || boot_failed "empty job in $job_dir/job.sh"
@@ -74,6 +81,7 @@ printf 'SBX-VM-SCRIPT-START %s\n' "$nonce"
 (
 	# A cwd below /run is a fresh tmpfs here; start in / then.
 	cd "$job_cwd" 2>/dev/null || cd /
+	[ ${#job_env[@]} -eq 0 ] || export "${job_env[@]}"
 	exec "${job_argv[@]}"
 )
 status=$?

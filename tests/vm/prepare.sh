@@ -7,6 +7,10 @@
 #
 # Environment:
 #   SBX_VM_CACHE   cache directory (default /var/cache/slurm-sandbox-vm)
+#   SBX_VM_APT_CONFIG  an apt configuration (APT_CONFIG) naming another
+#                  distribution's archive, to take the kernel from there
+#                  (tests/vm/trixie-prepare.sh); the host's apt otherwise
+#   SBX_VM_ROOT    the guest's root for vm.env (default /, the host's)
 #
 # The cache holds kernel/<package>_<version>/ (the kernel package, extracted),
 # initramfs.img, and vm.env: the kernel, initramfs and kernel release that
@@ -50,18 +54,27 @@ ensure_host_packages() {
 	fi
 }
 
+# apt for the kernel: the host's, or the one SBX_VM_APT_CONFIG configures.
+kernel_apt() {
+	if [ -n "${SBX_VM_APT_CONFIG:-}" ]; then
+		APT_CONFIG=$SBX_VM_APT_CONFIG "$@"
+	else
+		"$@"
+	fi
+}
+
 # The versioned kernel package Debian's metapackage points at, and its
 # version: "linux-image-6.1.0-56-amd64 6.1.192-2" (what `apt-cache depends
 # linux-image-amd64` names; bookworm pins the exact version). One apt-cache
 # call, as each costs a second here.
 kernel_package() {
 	local pkg ver
-	read -r pkg ver < <(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+	read -r pkg ver < <(kernel_apt apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
 		sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*-amd64\)\( (= \([^)]*\))\)\{0,1\}.*/\1 \3/p' |
 		head -n 1)
 	[ -n "$pkg" ] || return 0
 	if [ -z "$ver" ]; then
-		ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+		ver=$(kernel_apt apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
 	fi
 	echo "$pkg $ver"
 }
@@ -73,7 +86,7 @@ ensure_kernel() {
 	read -r pkg ver < <(kernel_package)
 	if [ -z "$pkg" ]; then
 		[ "$(id -u)" -eq 0 ] || die "apt-cache names no kernel for linux-image-amd64 (no package lists; run as root)"
-		apt_get update
+		kernel_apt apt_get update
 		read -r pkg ver < <(kernel_package)
 		[ -n "$pkg" ] || die "apt-cache show linux-image-amd64: no linux-image-*-amd64 dependency"
 	fi
@@ -87,7 +100,7 @@ ensure_kernel() {
 	echo "prepare: downloading $pkg $ver"
 	tmp=$(mktemp -d "$cache/download.XXXXXX")
 	# apt's download sandbox user (_apt) cannot write into a root-only cache.
-	(cd "$tmp" && apt-get -qq -o APT::Sandbox::User=root download "$pkg=$ver") ||
+	(cd "$tmp" && kernel_apt apt-get -qq -o APT::Sandbox::User=root download "$pkg=$ver") ||
 		{ rm -rf "$tmp"; die "apt-get download $pkg=$ver failed"; }
 	deb=$(ls "$tmp"/*.deb)
 	rm -rf "$kernel_dir"
@@ -208,7 +221,9 @@ main() {
 	vmlinuz=$(ls "$kernel_dir"/boot/vmlinuz-* 2>/dev/null | head -n 1)
 	[ -n "$vmlinuz" ] || die "$kernel_dir: no boot/vmlinuz-*"
 	release=${vmlinuz##*/vmlinuz-}
-	moddir=$kernel_dir/lib/modules/$release
+	# Debian 13 ships modules below /usr (merged /usr), Debian 12 below /lib.
+	moddir=$kernel_dir/usr/lib/modules/$release
+	[ -d "$moddir" ] || moddir=$kernel_dir/lib/modules/$release
 	kernel=$kernel_dir/vmlinux
 	if [ ! -s "$kernel" ] && ! extract_vmlinux "$vmlinuz" "$kernel"; then
 		rm -f "$kernel.tmp"
@@ -233,6 +248,7 @@ main() {
 	SBX_VM_INITRD=$cache/initramfs.img
 	SBX_VM_KERNEL_RELEASE=$release
 	SBX_VM_KERNEL_PACKAGE=$kernel_package_name $kernel_package_version
+	SBX_VM_ROOT=${SBX_VM_ROOT:-/}
 	EOF
 	mv "$cache/vm.env.tmp" "$cache/vm.env"
 	echo "prepare: kernel $release ($kernel_package_name $kernel_package_version), cache $cache ($((SECONDS - start)) s)"

@@ -2,10 +2,15 @@
 # Run a script inside the VM lane: Debian 12's kernel under qemu (TCG), the
 # host's / as a read-only root with a tmpfs overlay, cgroup v2 only.
 #
-#   tests/vm/run.sh [--timeout SEC] SCRIPT [ARGS...]
+#   tests/vm/run.sh [--timeout SEC] [--share DIR]... [--env NAME=VALUE]... SCRIPT [ARGS...]
 #
 # SCRIPT runs as root in the guest, at its host path, in the current directory
 # (or / if that is below /run, a fresh tmpfs in the guest).
+# SCRIPT's environment is the guest's own plus each --env NAME=VALUE.
+# The guest's root is the host's /, or the root prepare.sh's vm.env names
+# (SBX_VM_ROOT, the trixie lane's); with another root, this repository, SCRIPT's
+# directory and each --share DIR are shown at their host paths (read-only
+# below a tmpfs overlay, like the root).
 # The guest's console (SCRIPT's stdout and stderr, kernel messages) streams to
 # stdout; a summary line goes to stderr.
 #
@@ -18,17 +23,28 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SBX_VM_CACHE:-/var/cache/slurm-sandbox-vm}
 timeout_s=${SBX_VM_TIMEOUT:-600}
+shares=()
 
 lane_failed() {
 	echo "vm: $*" >&2
 	exit 125
 }
 
+job_env=()
+add_env() {
+	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || lane_failed "--env $1: not NAME=VALUE"
+	job_env+=("$1")
+}
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	--timeout) [ $# -ge 2 ] || lane_failed "--timeout needs SEC"; timeout_s=$2; shift 2 ;;
 	--timeout=*) timeout_s=${1#--timeout=}; shift ;;
-	-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--share) [ $# -ge 2 ] || lane_failed "--share needs DIR"; shares+=("$2"); shift 2 ;;
+	--share=*) shares+=("${1#--share=}"); shift ;;
+	--env) [ $# -ge 2 ] || lane_failed "--env needs NAME=VALUE"; add_env "$2"; shift 2 ;;
+	--env=*) add_env "${1#--env=}"; shift ;;
+	-h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) lane_failed "unknown option $1 (see --help)" ;;
 	*) break ;;
@@ -53,16 +69,43 @@ case $here in
 esac
 
 # vm.env is written by prepare.sh: KEY=VALUE lines.
-kernel='' initrd='' release=''
+kernel='' initrd='' release='' root=/
 [ -r "$cache/vm.env" ] || lane_failed "$cache/vm.env missing: run tests/vm/prepare.sh first"
 while IFS='=' read -r key value; do
 	case $key in
 	SBX_VM_KERNEL) kernel=$value ;;
 	SBX_VM_INITRD) initrd=$value ;;
 	SBX_VM_KERNEL_RELEASE) release=$value ;;
+	SBX_VM_ROOT) root=$value ;;
 	esac
 done <"$cache/vm.env"
 [ -r "$kernel" ] && [ -r "$initrd" ] || lane_failed "kernel or initramfs missing in $cache: run tests/vm/prepare.sh"
+[ -d "$root" ] || lane_failed "the guest's root $root is missing: run the lane's prepare script"
+
+# Another root than the host's lacks this repository (guest-init.sh) and
+# SCRIPT: shared in, at their host paths.
+virtfs_shares=() cmdline_shares=''
+if [ "$root" != / ]; then
+	shares+=("$(cd "$here/../.." && pwd)")
+	case $script in
+	"${shares[-1]}"/*) ;;
+	*) shares+=("$(dirname "$script")") ;;
+	esac
+	n=0
+	for dir in "${shares[@]}"; do
+		dir=$(realpath -e "$dir" 2>/dev/null) && [ -d "$dir" ] || lane_failed "--share $dir: no such directory"
+		case $dir in
+		/ | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/*)
+			lane_failed "--share $dir: hidden in the guest or the whole host; share a directory below it" ;;
+		*[[:space:]]*) lane_failed "--share $dir: the kernel command line cannot carry a path with spaces" ;;
+		esac
+		virtfs_shares+=(-virtfs "local,path=$dir,mount_tag=sbxshare$n,security_model=none,readonly=on,multidevs=remap")
+		cmdline_shares+=" sbx.share=$dir"
+		n=$((n + 1))
+	done
+elif [ ${#shares[@]} -gt 0 ]; then
+	lane_failed "--share: the guest's root is the host's /, which shows every directory already"
+fi
 command -v qemu-system-x86_64 >/dev/null || lane_failed "qemu-system-x86_64 not found: run tests/vm/prepare.sh"
 
 # The job reaches the guest through its own read-only 9p share, so arguments
@@ -80,12 +123,12 @@ trap cleanup EXIT
 trap 'echo "vm: interrupted" >&2; exit 130' INT TERM HUP
 job_argv=("$script" "$@")
 job_cwd=$PWD
-declare -p job_argv job_cwd >"$job_dir/job.sh"
+declare -p job_argv job_cwd job_env >"$job_dir/job.sh"
 chmod -R a+rX "$job_dir"
 
 # A fresh nonce per run: the script's own output cannot fake the exit marker.
 nonce=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-cmdline="console=ttyS0 quiet panic=-1 sbx.entry=$here/guest-init.sh sbx.nonce=$nonce"
+cmdline="console=ttyS0 quiet panic=-1 sbx.entry=$here/guest-init.sh sbx.nonce=$nonce$cmdline_shares"
 
 # KVM hangs at "Booting from ROM" on these hosts: TCG only. sercon-port=0
 # keeps SeaBIOS off the serial console (it starts with ESC c, a terminal
@@ -94,8 +137,9 @@ exec {vm_out}< <(exec timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -m 2G -smp 2 -nographic -no-reboot -nic none \
 	-fw_cfg name=etc/sercon-port,string=0 \
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$job_dir,mount_tag=sbxjob,security_model=none,readonly=on" \
+	"${virtfs_shares[@]}" \
 	</dev/null 2>&1)
 vm_pid=$!
 
