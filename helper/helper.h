@@ -99,6 +99,16 @@ int sbx_net_loopback_up(struct sbx_err *err);
 /* seccomp.c: compile the plan's filter into BPF and write it to fd. */
 int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err);
 
+/* devices.c: the site's device globs and host files ([devices], [binds]),
+ * added to plan->binds for this job's variables (after sbx_plan_build). */
+int sbx_site_apply(const struct sbx_policy *pol, struct sbx_plan *plan, struct sbx_err *err);
+
+/* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
+ * namespace (root's only, kept as fds), run by pid 1 before pivot_root with
+ * the new root at rootfs. */
+int sbx_hooks_open(const struct sbx_policy *pol, struct sbx_err *err);
+int sbx_hooks_run(const char *rootfs, struct sbx_err *err);
+
 /* init.c: pid 1 of the sandbox: reap until killed. Never returns. */
 void sbx_init_loop(void) __attribute__((noreturn));
 

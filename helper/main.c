@@ -239,7 +239,8 @@ static int build_main(int argc, char **argv)
 		return 125;
 	if (sbx_request_parse_helper_args(&req, argc - argi + 1, argv + argi - 1, NULL, &policy_path, &err) < 0 ||
 	    sbx_policy_open(&pol, policy_path, policy_path != NULL, &err) < 0 ||
-	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
+	    sbx_plan_build(&pol, &req, &plan, &err) < 0 ||
+	    sbx_site_apply(&pol, &plan, &err) < 0 || sbx_hooks_open(&pol, &err) < 0)
 		goto fail;
 	if (plan.premounted && (plan.image_kind != SBX_IMAGE_SQUASHFS || !fd_is_open(SBX_IMAGE_FD))) {
 		sbx_err_set(&err, 0, "sandbox-helper is started by sandbox-run or the Slurm plugin",

@@ -402,7 +402,8 @@ int sbx_rootfs_build(const struct sbx_plan *plan, const struct sbx_image *img, i
 	    mount_sys(root_fd, plan, own_cgroup, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
 	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
-	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0)
+	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0 ||
+	    sbx_hooks_run(BASE "/root", err) < 0)
 		goto out;
 	if (!plan->writable && sbx_set_readonly(root_fd, "/", err) < 0)
 		goto out;

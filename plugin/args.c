@@ -356,6 +356,7 @@ int sbx_options_wanted(void)
 
 void sbx_plugin_free(void)
 {
+	sbx_strv_clear(&sbx_plugin.site_vars);
 	free(sbx_plugin.policy_path);
 	free(sbx_plugin.helper);
 	free(sbx_plugin.named_dir);

@@ -16,6 +16,7 @@
 #include "spec/request.h"
 #include "launch/launch.h"
 #include "util/asuser.h"
+#include "util/strv.h"
 
 /* Root's: a user must not be able to make it first (util/rootdir.h). */
 #define SBX_NAMED_DIR "/var/lib/slurm-sandbox/named"
@@ -52,6 +53,7 @@ struct sbx_plugin {
 	struct sbx_cred cred;    /* the job's user: uid, gid, groups */
 	gid_t *groups;           /* cred.groups, ours to free */
 	struct sbx_step_shared *shared;
+	struct sbx_strv site_vars; /* variables the policy's *_if_set items test: the helper gets them */
 };
 
 extern struct sbx_plugin sbx_plugin;

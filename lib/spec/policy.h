@@ -79,6 +79,14 @@ struct sbx_policy {
 	uint64_t cg_max_pids;          /* max_pids */
 	int cg_required;               /* when_unavailable = error (1) | warn (0) */
 	char *cg_parent;               /* parent = /path: cgroup for sandboxes run by root */
+
+	/* [devices], [binds], [hooks]: what the site adds to every sandbox
+	 * (spec/site.h; "VAR:" items apply only when the job's VAR is set) */
+	struct sbx_strv dev_expose;    /* [devices] expose = /dev globs */
+	struct sbx_strv dev_expose_if_set; /* [devices] expose_if_set = VAR:/dev/GLOB */
+	struct sbx_strv host_binds;    /* [binds] host = SRC[:DST][:ro|:rw] */
+	struct sbx_strv host_binds_if_set; /* [binds] host_if_set = VAR:SRC[:DST][:ro|:rw] */
+	char *hooks_dir;               /* [hooks] dir = root's directory of hook executables */
 };
 
 /* Built-in defaults (used when no file exists at the default path). */

@@ -533,14 +533,14 @@ static void an_unknown_section_is_refused(void **state)
 	/* Reported at the heading, not at its first key. */
 	assert_load_fails(*state, "[rootfs]\nwritable = no\n[bogus]\nfoo = 1\n", 3,
 			  "unknown section [bogus] (use images, mounts, rootfs, "
-			  "namespaces, environment, security or cgroups)");
+			  "namespaces, environment, security, cgroups, devices, binds or hooks)");
 }
 
 static void an_empty_misspelled_section_is_refused(void **state)
 {
 	assert_load_fails(*state, "[rootfss]\n[rootfs]\nwritable = no\n", 1,
 			  "unknown section [rootfss] (use images, mounts, rootfs, "
-			  "namespaces, environment, security or cgroups)");
+			  "namespaces, environment, security, cgroups, devices, binds or hooks)");
 }
 
 static void an_unknown_key_is_refused(void **state)
