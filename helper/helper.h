@@ -89,8 +89,10 @@ int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind
 /* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
 int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
-/* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the image. */
-int sbx_etc_setup(int root_fd, int files_fd, const struct sbx_plan *plan,
+/* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the
+ * image (image_fd: its root, read where the root shows the skeleton's
+ * placeholder). */
+int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan *plan,
 		  struct sbx_err *err);
 
 /* net.c: bring up lo in a fresh network namespace. */
@@ -102,6 +104,10 @@ int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 /* devices.c: the site's device globs and host files ([devices], [binds]),
  * added to plan->binds for this job's variables (after sbx_plan_build). */
 int sbx_site_apply(const struct sbx_policy *pol, struct sbx_plan *plan, struct sbx_err *err);
+
+/* fakeroot.c: with remap-root and a writable root, tell apt (if the image
+ * has it) not to switch to its _apt user, through the skeleton layer. */
+int sbx_fakeroot_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
 /* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
  * namespace (root's only, kept as fds), run by pid 1 before pivot_root with
