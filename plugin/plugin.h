@@ -3,6 +3,7 @@
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
  *   named.c          named sandboxes: their directories and cleanup
+ *   attach.c         steps that join a named sandbox another step runs
  *   cache-dir.c      the users' directories in a shared image cache, made by root
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
  *   kernel-image.c   admin squashfs images mounted by the kernel, as root */
@@ -73,6 +74,12 @@ int sbx_step_task_init(spank_t sp);                        /* task_init */
 void sbx_step_task_post_fork(spank_t sp);                  /* task_post_fork */
 void sbx_step_task_exit(spank_t sp);                       /* task_exit */
 void sbx_step_exit(void);                                  /* exit */
+
+/* attach.c (as the user, in task_init): the helper of the named sandbox in
+ * dir that another step of the job runs, if any (1 and *pid), and the
+ * record a starting step leaves for them. */
+int sbx_attach_find(const char *dir, pid_t *pid);
+void sbx_attach_record(const char *dir, pid_t pid);
 
 /* cgroup.c: as root, put the limits into the task's own cgroup. Returns 1
  * when the node has no cgroup v2 (nothing done). */

@@ -264,6 +264,10 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 	} else if (rc != 0) {
 		return sbx_err_set(err, rc, NULL, "step: lock");
 	}
+	/* A named sandbox another step of the job runs: join it. */
+	if (!sh->started && !sh->failed && sbx_plugin.name &&
+	    sbx_attach_find(sbx_plugin.req.persist, &sh->helper_pid))
+		sh->started = 1;
 	if (!sh->started && !sh->failed) {
 		struct sbx_launch_opts opts = launch_opts();
 		struct sbx_strv env = { 0 };
@@ -287,6 +291,8 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 		sbx_strv_clear(&env);
 		sh->helper_pid = sb.helper_pid;
 		sh->started = 1;
+		if (sbx_plugin.name)
+			sbx_attach_record(sbx_plugin.req.persist, sb.helper_pid);
 	}
 	rc = sh->failed ? -1 : 0;
 	pthread_mutex_unlock(&sh->lock);
