@@ -109,6 +109,11 @@ int sbx_site_apply(const struct sbx_policy *pol, struct sbx_plan *plan, struct s
  * has it) not to switch to its _apt user, through the skeleton layer. */
 int sbx_fakeroot_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
+/* save.c: write the named sandbox's root (plan->persist's layer over the
+ * image) to out as a squashfs the user owns; before any namespace. */
+int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, const char *out,
+		  struct sbx_err *err);
+
 /* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
  * namespace (root's only, kept as fds), run by pid 1 before pivot_root with
  * the new root at rootfs. */

@@ -251,6 +251,10 @@ static int build_main(int argc, char **argv)
 	 * filesystems, before any namespace exists. */
 	if (prepare_image(&pol, &plan, &img, &err) < 0)
 		goto fail;
+	/* --save: the named sandbox's root as earlier steps left it, before
+	 * this step's sandbox mounts (and may write) the same layer. */
+	if (req.save && sbx_save_root(&plan, &img, req.save, &err) < 0)
+		goto fail;
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
 	 * there: the namespace then starts at the helper's (task 0's). */

@@ -204,6 +204,24 @@ static int opt_name(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_save(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)val;
+	if (!remote) {
+		free(sbx_plugin.req.save);
+		sbx_plugin.req.save = NULL;
+	}
+	/* slurmstepd's working directory is not srun's: no relative names. */
+	if (!arg || arg[0] != '/') {
+		sbx_err_set(&err, 0, "give an absolute file name, such as $PWD/NAME.sqfs",
+			    "save '%s': not an absolute path", arg ? arg : "");
+		return finish(-1, &err, "--sandbox-save");
+	}
+	return finish(sbx_request_set_save(&sbx_plugin.req, arg, &err), &err, "--sandbox-save");
+}
+
 static int opt_memory(int val, const char *arg, int remote)
 {
 	struct sbx_err err = { 0 };
@@ -252,6 +270,8 @@ static struct spank_option options[] = {
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
 	{ "sandbox-name", "NAME", "Named sandbox: later steps of the job reuse its root.", 1, 0, opt_name },
+	{ "sandbox-save", "FILE", "Before the step runs, write the named sandbox's root (image and "
+	  "writes so far) to FILE as a squashfs image.", 1, 0, opt_save },
 	{ "sandbox-memory", "SIZE", "memory.max of each task's cgroup (cgroup v2).", 1, 0, opt_memory },
 	{ "sandbox-cpus", "N", "cpu.max of each task's cgroup, as a CPU count (cgroup v2).", 1, 0, opt_cpus },
 	{ "sandbox-pids", "N", "pids.max of each task's cgroup (cgroup v2).", 1, 0, opt_pids },

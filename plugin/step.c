@@ -119,6 +119,11 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
 			goto out;
 	}
+	if (sbx_plugin.req.save && !sbx_plugin.name) {
+		sbx_err_set(err, 0, "name the sandbox to save with --sandbox-name",
+			    "save '%s': only a named sandbox can be saved", sbx_plugin.req.save);
+		goto out;
+	}
 	/* On the node the policy is law: a missing file is an error there. */
 	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 1, err) < 0 ||
 	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0 ||

@@ -126,3 +126,35 @@ second step sees: first" ]
 	grep -q "^tick" "$WORK/sattach.out"
 	grep -q "^last-words" "$WORK/sattach.out"
 }
+
+@test "--sandbox-save writes a named sandbox's root as a squashfs the user owns; it runs under srun and sandbox-run" {
+	fuse_open || skip "squashfuse needs /dev/fuse open to $SBX_USER"
+	command -v mksquashfs >/dev/null || skip "no mksquashfs"
+	cat >"$WORK/save.sh" <<-EOF
+	#!/bin/sh
+	set -e
+	srun -N1 --sandbox-name=s1 --sandbox-image=$IMG --sandbox-writable sh -c 'echo written-in-step-1 > /saved-file; rm /marker'
+	srun -N1 --sandbox-name=s1 --sandbox-save=$WORK/saved.sqfs true
+	srun -N1 --sandbox-image=$WORK/saved.sqfs sh -c 'cat /saved-file; test -e /marker && echo marker-back || echo marker-deleted'
+	EOF
+	chmod 755 "$WORK/save.sh"
+	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/save.out" "$WORK/save.sh"
+	cat "$WORK/save.out" >&2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$WORK/save.out")" = "written-in-step-1
+marker-deleted" ]
+	[ "$(stat -c %U "$WORK/saved.sqfs")" = "$SBX_USER" ]
+	run --separate-stderr as_user env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" \
+		--image "$WORK/saved.sqfs" -- cat /saved-file
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$output" = written-in-step-1 ]
+	# The image it was made from is untouched.
+	[ "$(cat "$IMG/marker")" = in-the-image ]
+}
+
+@test "--sandbox-save without --sandbox-name is refused in one line" {
+	run --separate-stderr as_user srun -N1 --sandbox-image="$IMG" --sandbox-save="$WORK/x.sqfs" true
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"sandbox: save '$WORK/x.sqfs': only a named sandbox can be saved"* ]] || { echo "$stderr" >&2; false; }
+	[ ! -e "$WORK/x.sqfs" ]
+}
