@@ -204,6 +204,15 @@ static int opt_name(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_per_task(int val, const char *arg, int remote)
+{
+	(void)val;
+	(void)arg;
+	(void)remote;
+	sbx_plugin.req.per_task = 1;
+	return 0;
+}
+
 static int opt_save(int val, const char *arg, int remote)
 {
 	struct sbx_err err = { 0 };
@@ -270,6 +279,8 @@ static struct spank_option options[] = {
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
 	{ "sandbox-name", "NAME", "Named sandbox: later steps of the job reuse its root.", 1, 0, opt_name },
+	{ "sandbox-per-task", NULL, "Each task gets its own writable layer over the node's sandbox "
+	  "(ranks that write the same path do not see each other's files).", 0, 1, opt_per_task },
 	{ "sandbox-save", "FILE", "Before the step runs, write the named sandbox's root (image and "
 	  "writes so far) to FILE as a squashfs image.", 1, 0, opt_save },
 	{ "sandbox-memory", "SIZE", "memory.max of each task's cgroup (cgroup v2).", 1, 0, opt_memory },

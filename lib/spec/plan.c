@@ -71,6 +71,8 @@ int sbx_plan_check(const struct sbx_policy *pol, const struct sbx_request *req,
 	}
 	if (req->writable == 1 && !pol->allow_writable)
 		return refused(err, pol, "--writable", "rootfs.allow_writable", "no");
+	if (req->per_task && !pol->allow_writable)
+		return refused(err, pol, "--per-task", "rootfs.allow_writable", "no");
 	if (req->remap_root == 1 && !pol->allow_remap_root)
 		return refused(err, pol, "--remap-root", "namespaces.allow_remap_root", "no");
 	if (req->mount_home == 1 && !pol->allow_mount_home)
@@ -328,6 +330,7 @@ int sbx_plan_build(const struct sbx_policy *pol, const struct sbx_request *req,
 	plan->remap_root = req->remap_root != SBX_UNSET ? req->remap_root : pol->remap_root;
 	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
 	plan->premounted = req->premounted;
+	plan->per_task = req->per_task;
 	plan->net = req->net != SBX_NET_UNSET ? req->net : default_net(pol, req);
 	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
 	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;

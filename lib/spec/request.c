@@ -415,7 +415,7 @@ enum {
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
-	OPT_PREMOUNTED, OPT_SLURM_STEP, OPT_SAVE,
+	OPT_PREMOUNTED, OPT_SLURM_STEP, OPT_SAVE, OPT_PER_TASK,
 };
 
 static const struct option long_opts[] = {
@@ -443,6 +443,7 @@ static const struct option long_opts[] = {
 	{ "premounted", no_argument, NULL, OPT_PREMOUNTED },
 	{ "slurm-step", no_argument, NULL, OPT_SLURM_STEP },
 	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "per-task", no_argument, NULL, OPT_PER_TASK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -499,6 +500,7 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
 		case OPT_SAVE: rc = sbx_request_set_save(req, optarg, err); break;
+		case OPT_PER_TASK: req->per_task = 1; break;
 		case ':':
 			rc = sbx_err_set(err, 0, "see sandbox-run --help",
 					 "option %s: needs a value", argv[optind - 1]);
@@ -560,6 +562,8 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	if (req->persist && push2(out, "--persist", req->persist) < 0)
 		return -1;
 	if (req->save && push2(out, "--save", req->save) < 0)
+		return -1;
+	if (req->per_task && sbx_strv_push(out, "--per-task") < 0)
 		return -1;
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
 		return -1;

@@ -28,6 +28,7 @@ struct sbx_request {
 	char *workdir;
 	struct sbx_strv env;     /* "NAME" (pass the caller's value) or "NAME=VALUE" */
 	int writable;            /* SBX_UNSET, 0 (--readonly), 1 (--writable) */
+	int per_task;            /* 1 (--per-task): each task gets its own writable layer */
 	int remap_root;          /* SBX_UNSET, 0, 1 */
 	int mount_home;          /* SBX_UNSET, 0, 1 */
 	int entrypoint;          /* SBX_UNSET, 0, 1: run the image's Entrypoint */
@@ -104,7 +105,7 @@ int sbx_request_set_save(struct sbx_request *req, const char *file, struct sbx_e
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME --entrypoint --no-entrypoint
- *   --memory SIZE --cpus N --pids N
+ *   --memory SIZE --cpus N --pids N --per-task
  * policy_out receives --config (may stay NULL). This is what users type
  * (sandbox-run): the front-end-only fields cannot be set through it. */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,

@@ -158,3 +158,19 @@ marker-deleted" ]
 	[[ "$stderr" == *"sandbox: save '$WORK/x.sqfs': only a named sandbox can be saved"* ]] || { echo "$stderr" >&2; false; }
 	[ ! -e "$WORK/x.sqfs" ]
 }
+
+@test "--sandbox-per-task: ranks that write the same path each see their own file; the default shares one root" {
+	# Both ranks write /out/result, then wait for each other through the
+	# sandbox's shared /tmp before reading it back.
+	script='echo "rank $SLURM_PROCID" > /result; touch /tmp/wrote.$SLURM_PROCID
+		until [ -e /tmp/wrote.0 ] && [ -e /tmp/wrote.1 ]; do sleep 0.05; done; cat /result'
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-per-task sh -c "$script"
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$(sort <<<"$output")" = "rank 0
+rank 1" ]
+	# One writable root per node and step (the default): the last write wins for both.
+	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-writable sh -c "$script"
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 1 ]
+	[ ! -e "$IMG/result" ]
+}
