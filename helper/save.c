@@ -213,6 +213,7 @@ out:
 int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, const char *out,
 		  struct sbx_err *err)
 {
+	char msg[SBX_ERR_MAX];
 	int pipefd[2], status;
 	pid_t pid;
 	ssize_t n;
@@ -239,19 +240,17 @@ int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, cons
 		_exit(st);
 	}
 	close(pipefd[1]);
-	n = read(pipefd[0], err ? err->msg : (char[SBX_ERR_MAX]){ 0 }, SBX_ERR_MAX - 1);
+	/* The child's whole message, hint included, in one write. */
+	n = read(pipefd[0], msg, sizeof(msg) - 1);
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return sbx_err_sys(err, NULL, "save: wait");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	if (err) {
-		err->errnum = 0;
-		if (n > 0)
-			err->msg[n] = '\0';
-		else
-			snprintf(err->msg, sizeof(err->msg), "save '%s': failed", out);
+	if (n > 0) {
+		msg[n] = '\0';
+		return sbx_err_set(err, 0, NULL, "%s", msg);
 	}
-	return -1;
+	return sbx_err_set(err, 0, NULL, "save '%s': failed", out);
 }
