@@ -145,7 +145,7 @@ second step sees: first" ]
 marker-deleted" ]
 	[ "$(stat -c %U "$WORK/saved.sqfs")" = "$SBX_USER" ]
 	run --separate-stderr as_user env SANDBOX_HELPER="$BUILD/sandbox-helper" "$BUILD/sandbox-run" \
-		--image "$WORK/saved.sqfs" -- cat /saved-file
+		--config "$SBX_CLUSTER/etc/sandbox.conf" --image "$WORK/saved.sqfs" -- cat /saved-file
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$output" = written-in-step-1 ]
 	# The image it was made from is untouched.
