@@ -114,6 +114,10 @@ int sbx_fakeroot_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, st
 int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, const char *out,
 		  struct sbx_err *err);
 
+/* attach-record.c: remove the record plugin/attach.c left in a named
+ * sandbox's directory for this helper, as it stops. */
+void sbx_attach_forget(const char *persist);
+
 /* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
  * namespace (root's only, kept as fds), run by pid 1 before pivot_root with
  * the new root at rootfs. */

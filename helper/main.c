@@ -328,6 +328,10 @@ static int build_main(int argc, char **argv)
 		img.mnt_fd = -1;
 	}
 	rc = monitor_loop(init, control_fd, &cg);
+	/* A named sandbox's record of its helper (plugin/attach.c) goes with
+	 * it, so that the job's next step starts a sandbox of its own. */
+	if (plan.persist)
+		sbx_attach_forget(plan.persist);
 	goto out;
 fail:
 	sbx_status_record(status_fd, "error", "%s", err.msg);

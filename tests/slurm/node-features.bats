@@ -87,18 +87,20 @@ dir = $HOOKS"
 	cat >"$WORK/attach.sh" <<-EOF
 	#!/bin/sh
 	rm -f $WORK/ready $WORK/done
-	srun -N1 -n1 --sandbox-name=box --sandbox-image=$IMG --sandbox-writable --sandbox-mounts=$WORK:/work sh -c '
+	# Memory for both steps: a step takes the job's whole memory by default.
+	srun -N1 -n1 --mem=100M --sandbox-name=box --sandbox-image=$IMG --sandbox-writable --sandbox-mounts=$WORK:/work sh -c '
 		echo first > /tmp/first-step; readlink /proc/self/ns/mnt > /work/first-mnt
 		touch /work/ready; while [ ! -e /work/done ]; do sleep 0.1; done; echo "first step saw: \$(cat /tmp/second-step)"' &
 	while [ ! -e $WORK/ready ]; do sleep 0.1; done
-	srun -N1 -n1 --overlap --sandbox-name=box sh -c '
+	srun -N1 -n1 --mem=100M --overlap --sandbox-name=box sh -c '
 		echo "second step sees: \$(cat /tmp/first-step)"; echo second > /tmp/second-step
 		[ "\$(readlink /proc/self/ns/mnt)" = "\$(cat /work/first-mnt)" ] && echo same-mount-namespace
-		ps -o comm | grep -q "^sandbox-init" && echo same-pid-namespace; touch /work/done'
+		ps -o comm | grep -q "^sandbox-init" && echo same-pid-namespace'
+	touch $WORK/done
 	wait
 	EOF
 	chmod 755 "$WORK/attach.sh"
-	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/attach.out" "$WORK/attach.sh"
+	run --separate-stderr as_user timeout 120 sbatch --wait -N1 --mem=400M -o "$WORK/attach.out" "$WORK/attach.sh"
 	cat "$WORK/attach.out" >&2
 	[ "$status" -eq 0 ]
 	[ "$(sort "$WORK/attach.out")" = "first step saw: second
@@ -167,10 +169,10 @@ marker-deleted" ]
 	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-per-task sh -c "$script"
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$(sort <<<"$output")" = "rank 0
-rank 1" ]
+rank 1" ] || { echo "per-task: $output" >&2; false; }
 	# One writable root per node and step (the default): the last write wins for both.
 	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-writable sh -c "$script"
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
-	[ "$(sort -u <<<"$output" | wc -l)" -eq 1 ]
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 1 ] || { echo "shared: $output" >&2; false; }
 	[ ! -e "$IMG/result" ]
 }
