@@ -60,8 +60,8 @@ static int read_fd_all(int fd, struct buf *b)
 
 /* The image's own copy, read through the root so a symlinked /etc/passwd
  * in a hostile image still resolves inside it. Missing is fine. */
-static int read_image_file(int root_fd, const char *path, struct buf *b,
-			   struct sbx_err *err)
+static int read_root_file(int root_fd, const char *path, struct buf *b,
+			  struct sbx_err *err)
 {
 	int pfd, fd, rc;
 	char proc[64];
@@ -129,9 +129,25 @@ static int write_file_at(int dir_fd, const char *name, const char *a,
 
 struct etc_target {
 	int root_fd;
+	int image_fd;
 	int files_fd;
 	int writable;
 };
+
+/* The root shows the skeleton's own, empty file over the image's (skel.c):
+ * what the root has, unless that is the empty placeholder, then what the
+ * image has. A named sandbox's upper layer, written by an earlier step (a
+ * package that added a user), is the root's and wins. */
+static int read_image_file(const struct etc_target *t, const char *path, struct buf *b,
+			   struct sbx_err *err)
+{
+	if (read_root_file(t->root_fd, path, b, err) < 0)
+		return -1;
+	if (b->len || t->image_fd < 0)
+		return 0;
+	free(b->data);
+	return read_root_file(t->image_fd, path, b, err);
+}
 
 /* Put a + b at path inside the sandbox (see the comment at the top). */
 static int place(const struct etc_target *t, const char *path, const char *a,
@@ -175,7 +191,7 @@ static int gen_ids(const struct etc_target *t, const char *path, const char *con
 	size_t elen = 0;
 	int rc = -1;
 
-	if (read_image_file(t->root_fd, path, &b, err) < 0)
+	if (read_image_file(t, path, &b, err) < 0)
 		return -1;
 	if (b.len && b.data[b.len - 1] != '\n' && !(extra = strdup("\n")))
 		goto oom;
@@ -219,10 +235,10 @@ static int read_host_file(const char *path, struct buf *b, struct sbx_err *err)
 	return 0;
 }
 
-int sbx_etc_setup(int root_fd, int files_fd, const struct sbx_plan *plan,
+int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan *plan,
 		  struct sbx_err *err)
 {
-	const struct etc_target t = { root_fd, files_fd, plan->writable };
+	const struct etc_target t = { root_fd, image_fd, files_fd, plan->writable };
 	char line[PATH_MAX * 2 + 128], host[HOST_NAME_MAX + 1];
 	const char *name = plan->hostname;
 	unsigned uid = plan->remap_root ? 0 : (unsigned)plan->uid;

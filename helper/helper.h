@@ -90,8 +90,10 @@ int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind
 /* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
 int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
-/* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the image. */
-int sbx_etc_setup(int root_fd, int files_fd, const struct sbx_plan *plan,
+/* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the
+ * image (image_fd: its root, read where the root shows the skeleton's
+ * placeholder). */
+int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan *plan,
 		  struct sbx_err *err);
 
 /* net.c: bring up lo in a fresh network namespace. */
@@ -99,6 +101,29 @@ int sbx_net_loopback_up(struct sbx_err *err);
 
 /* seccomp.c: compile the plan's filter into BPF and write it to fd. */
 int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err);
+
+/* devices.c: the site's device globs and host files ([devices], [binds]),
+ * added to plan->binds for this job's variables (after sbx_plan_build). */
+int sbx_site_apply(const struct sbx_policy *pol, struct sbx_plan *plan, struct sbx_err *err);
+
+/* fakeroot.c: with remap-root and a writable root, tell apt (if the image
+ * has it) not to switch to its _apt user, through the skeleton layer. */
+int sbx_fakeroot_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, struct sbx_err *err);
+
+/* save.c: write the named sandbox's root (plan->persist's layer over the
+ * image) to out as a squashfs the user owns; before any namespace. */
+int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, const char *out,
+		  struct sbx_err *err);
+
+/* attach-record.c: remove the record plugin/attach.c left in a named
+ * sandbox's directory for this helper, as it stops. */
+void sbx_attach_forget(const char *persist);
+
+/* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
+ * namespace (root's only, kept as fds), run by pid 1 before pivot_root with
+ * the new root at rootfs. */
+int sbx_hooks_open(const struct sbx_policy *pol, struct sbx_err *err);
+int sbx_hooks_run(const char *rootfs, struct sbx_err *err);
 
 /* init.c: pid 1 of the sandbox: reap until killed. Never returns. */
 void sbx_init_loop(void) __attribute__((noreturn));

@@ -243,7 +243,8 @@ static int build_main(int argc, char **argv)
 		return 125;
 	if (sbx_request_parse_helper_args(&req, argc - argi + 1, argv + argi - 1, NULL, &policy_path, &err) < 0 ||
 	    sbx_policy_open(&pol, policy_path, policy_path != NULL, &err) < 0 ||
-	    sbx_plan_build(&pol, &req, &plan, &err) < 0)
+	    sbx_plan_build(&pol, &req, &plan, &err) < 0 ||
+	    sbx_site_apply(&pol, &plan, &err) < 0 || sbx_hooks_open(&pol, &err) < 0)
 		goto fail;
 	if (plan.premounted && (plan.image_kind != SBX_IMAGE_SQUASHFS || !fd_is_open(SBX_IMAGE_FD))) {
 		sbx_err_set(&err, 0, "sandbox-helper is started by sandbox-run or the Slurm plugin",
@@ -253,6 +254,10 @@ static int build_main(int argc, char **argv)
 	/* Imports run here, as the user, with the host's network and
 	 * filesystems, before any namespace exists. */
 	if (prepare_image(&pol, &plan, &img, &err) < 0)
+		goto fail;
+	/* --save: the named sandbox's root as earlier steps left it, before
+	 * this step's sandbox mounts (and may write) the same layer. */
+	if (req.save && sbx_save_root(&plan, &img, req.save, &err) < 0)
 		goto fail;
 	/* Into the sandbox's cgroup before the cgroup namespace starts; under
 	 * Slurm the tasks' cgroups are Slurm's and the plugin sets the limits
@@ -336,6 +341,10 @@ static int build_main(int argc, char **argv)
 	/* A test's "stop" here stops a running sandbox's monitor. */
 	(void)SBX_FAILPOINT("helper.running", &err);
 	rc = monitor_loop(init, control_fd, &cg);
+	/* A named sandbox's record of its helper (plugin/attach.c) goes with
+	 * it, so that the job's next step starts a sandbox of its own. */
+	if (plan.persist)
+		sbx_attach_forget(plan.persist);
 	goto out;
 fail:
 	sbx_status_record(status_fd, "error", "%s", err.msg);

@@ -106,6 +106,8 @@ static int build_skeleton(const struct sbx_plan *plan, const struct sbx_image *i
 	for (size_t i = 0; files[i]; i++)
 		if (sbx_skel_add(skel, h->image, files[i], SBX_SKEL_OWN_FILE, err) < 0)
 			goto out;
+	if (sbx_fakeroot_skel(skel, h->image, plan, err) < 0)
+		goto out;
 	for (size_t i = 0; i < plan->n_binds; i++) {
 		struct stat st;
 
@@ -406,9 +408,10 @@ int sbx_rootfs_build(const struct sbx_plan *plan, const struct sbx_image *img, i
 	}
 	if (cover_proc(root_fd, err) < 0 || sbx_dev_setup(root_fd, plan, err) < 0 ||
 	    mount_sys(root_fd, plan, own_cgroup, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
-	    sbx_etc_setup(root_fd, files_fd, plan, err) < 0 ||
+	    sbx_etc_setup(root_fd, h.image, files_fd, plan, err) < 0 ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
-	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0)
+	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0 ||
+	    sbx_hooks_run(BASE "/root", err) < 0)
 		goto out;
 	if (!plan->writable && sbx_set_readonly(root_fd, "/", err) < 0)
 		goto out;

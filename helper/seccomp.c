@@ -47,6 +47,39 @@ static int deny_terminal_injection(scmp_filter_ctx ctx)
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TIOCLINUX));
 }
 
+/* --remap-root with a writable root: a root with a single id. Package
+ * managers (dpkg, rpm, apk) chown files to ids the one-line map cannot
+ * hold (EINVAL); apt drops to its _apt user (setgroups, which a user
+ * namespace with setgroups denied refuses, then setresgid/setresuid to
+ * unmapped ids); either makes them fail. These calls report success and
+ * change nothing, as Charliecloud's seccomp mode and fakeroot(1) do: files
+ * and processes stay the user's, which is all the host could ever see
+ * (apt does not verify the switch unless APT::Sandbox::Verify is set).
+ * What it costs: a call that would have failed for another reason (a
+ * missing file) reports success too, and a program that drops privileges
+ * keeps them, inside a sandbox where every process is the same user. */
+static const char *const fake_root_calls[] = {
+	"chown", "fchown", "lchown", "fchownat", "setgroups", "setuid", "setgid", "setreuid",
+	"setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", NULL,
+};
+
+static int fake_root_ids(scmp_filter_ctx ctx, const struct sbx_plan *plan)
+{
+	for (size_t i = 0; fake_root_calls[i]; i++) {
+		int rc;
+
+		/* The admin's security.seccomp_deny wins. */
+		if (sbx_strv_contains(&plan->seccomp_deny, fake_root_calls[i]))
+			continue;
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0),
+					  seccomp_syscall_resolve_name(fake_root_calls[i]), 0);
+
+		if (rc < 0 && rc != -EDOM && rc != -EOPNOTSUPP)
+			return rc;
+	}
+	return 0;
+}
+
 int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 {
 	scmp_filter_ctx ctx;
@@ -89,6 +122,11 @@ int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 	rc = deny_terminal_injection(ctx);
 	if (rc < 0) {
 		sbx_err_set(err, -rc, NULL, "seccomp: ioctl rules");
+		goto out;
+	}
+	rc = plan->remap_root && plan->writable ? fake_root_ids(ctx, plan) : 0;
+	if (rc < 0) {
+		sbx_err_set(err, -rc, NULL, "seccomp: remap-root rules");
 		goto out;
 	}
 	rc = seccomp_export_bpf(ctx, fd);

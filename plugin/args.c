@@ -204,6 +204,33 @@ static int opt_name(int val, const char *arg, int remote)
 	return 0;
 }
 
+static int opt_per_task(int val, const char *arg, int remote)
+{
+	(void)val;
+	(void)arg;
+	(void)remote;
+	sbx_plugin.req.per_task = 1;
+	return 0;
+}
+
+static int opt_save(int val, const char *arg, int remote)
+{
+	struct sbx_err err = { 0 };
+
+	(void)val;
+	if (!remote) {
+		free(sbx_plugin.req.save);
+		sbx_plugin.req.save = NULL;
+	}
+	/* slurmstepd's working directory is not srun's: no relative names. */
+	if (!arg || arg[0] != '/') {
+		sbx_err_set(&err, 0, "give an absolute file name, such as $PWD/NAME.sqfs",
+			    "save '%s': not an absolute path", arg ? arg : "");
+		return finish(-1, &err, "--sandbox-save");
+	}
+	return finish(sbx_request_set_save(&sbx_plugin.req, arg, &err), &err, "--sandbox-save");
+}
+
 static int opt_memory(int val, const char *arg, int remote)
 {
 	struct sbx_err err = { 0 };
@@ -252,6 +279,10 @@ static struct spank_option options[] = {
 	{ "sandbox-net", "host|none", "Network: the host's, or loopback only.", 1, 0, opt_net },
 	{ "sandbox-hostname", "NAME", "Hostname inside the sandbox.", 1, 0, opt_hostname },
 	{ "sandbox-name", "NAME", "Named sandbox: later steps of the job reuse its root.", 1, 0, opt_name },
+	{ "sandbox-per-task", NULL, "Each task gets its own writable layer over the node's sandbox "
+	  "(ranks that write the same path do not see each other's files).", 0, 1, opt_per_task },
+	{ "sandbox-save", "FILE", "Before the step runs, write the named sandbox's root (image and "
+	  "writes so far) to FILE as a squashfs image.", 1, 0, opt_save },
 	{ "sandbox-memory", "SIZE", "memory.max of each task's cgroup (cgroup v2).", 1, 0, opt_memory },
 	{ "sandbox-cpus", "N", "cpu.max of each task's cgroup, as a CPU count (cgroup v2).", 1, 0, opt_cpus },
 	{ "sandbox-pids", "N", "pids.max of each task's cgroup (cgroup v2).", 1, 0, opt_pids },
@@ -356,6 +387,7 @@ int sbx_options_wanted(void)
 
 void sbx_plugin_free(void)
 {
+	sbx_strv_clear(&sbx_plugin.site_vars);
 	free(sbx_plugin.policy_path);
 	free(sbx_plugin.helper);
 	free(sbx_plugin.named_dir);

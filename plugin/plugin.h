@@ -3,6 +3,7 @@
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
  *   named.c          named sandboxes: their directories and cleanup
+ *   attach.c         steps that join a named sandbox another step runs
  *   cache-dir.c      the users' directories in a shared image cache, made by root
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
  *   kernel-image.c   admin squashfs images mounted by the kernel, as root
@@ -20,6 +21,7 @@
 #include "spec/request.h"
 #include "launch/launch.h"
 #include "util/asuser.h"
+#include "util/strv.h"
 
 /* Slurm 24.11 added spank_prepend_task_argv (step.c wrap_task). */
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 11, 0)
@@ -63,6 +65,7 @@ struct sbx_plugin {
 	struct sbx_cred cred;    /* the job's user: uid, gid, groups */
 	gid_t *groups;           /* cred.groups, ours to free */
 	struct sbx_step_shared *shared;
+	struct sbx_strv site_vars; /* variables the policy's *_if_set items test: the helper gets them */
 };
 
 extern struct sbx_plugin sbx_plugin;
@@ -82,6 +85,12 @@ int sbx_step_task_init(spank_t sp);                        /* task_init */
 void sbx_step_task_post_fork(spank_t sp);                  /* task_post_fork */
 void sbx_step_task_exit(spank_t sp);                       /* task_exit */
 void sbx_step_exit(void);                                  /* exit */
+
+/* attach.c (as the user, in task_init): the helper of the named sandbox in
+ * dir that another step of the job runs, if any (1 and *pid), and the
+ * record a starting step leaves for them. */
+int sbx_attach_find(const char *dir, pid_t *pid);
+void sbx_attach_record(const char *dir, pid_t pid);
 
 /* cgroup.c: as root, put the limits into the task's own cgroup. Returns 1
  * when the node has no cgroup v2 (nothing done). */

@@ -14,6 +14,7 @@
 #include "util/cgroupfs.h"
 #include "spec/plan.h"
 #include "spec/policy.h"
+#include "spec/site.h"
 
 /* One sandbox per node and step, shared by the step's local tasks. The page
  * below is mapped in slurmstepd (user_init) and inherited by every task it
@@ -68,6 +69,23 @@ static int read_cred(spank_t sp, struct sbx_err *err)
 	return 0;
 }
 
+/* The names the policy's conditional items test ([devices] expose_if_set,
+ * [binds] host_if_set): the helper decides on them, so it gets them. */
+static int site_variables(const struct sbx_policy *pol, struct sbx_err *err)
+{
+	const struct sbx_strv *lists[] = { &pol->dev_expose_if_set, &pol->host_binds_if_set };
+	const enum sbx_site_kind kinds[] = { SBX_SITE_DEVICE_IF, SBX_SITE_BIND_IF };
+	struct sbx_site_item it;
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (sbx_site_item_parse(kinds[l], lists[l]->v[i], &it) == 0 &&
+			    !sbx_strv_contains(&sbx_plugin.site_vars, it.var) &&
+			    sbx_strv_push(&sbx_plugin.site_vars, it.var) < 0)
+				return sbx_err_set(err, ENOMEM, NULL, "step: policy");
+	return 0;
+}
+
 /* Remote init_post_opt, as root. Nothing may fail the step here (22.05
  * would report success, or drain the node for a batch step): errors are
  * kept and returned from task_init. Root reads the admin's policy; what
@@ -102,6 +120,11 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
 			goto out;
 	}
+	if (sbx_plugin.req.save && !sbx_plugin.name) {
+		sbx_err_set(err, 0, "name the sandbox to save with --sandbox-name",
+			    "save '%s': only a named sandbox can be saved", sbx_plugin.req.save);
+		goto out;
+	}
 	/* On the node the policy is law: a missing file is an error there. */
 	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 1, err) < 0 ||
 	    sbx_plan_check(&pol, &sbx_plugin.req, err) < 0 ||
@@ -118,6 +141,8 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 		if (sbx_slurm_client_binds(&pol, &sbx_plugin.req, &cerr) < 0)
 			slurm_error("%s", sbx_err_line(&cerr, line, sizeof(line)));
 	}
+	if (site_variables(&pol, err) < 0)
+		goto out;
 	/* The limits go into Slurm's task cgroups (task_post_fork); the helper
 	 * only shows the view of its own. */
 	sbx_plugin.limits.memory = sbx_plugin.req.memory ? sbx_plugin.req.memory : pol.cg_memory;
@@ -203,7 +228,12 @@ static int helper_environment(spank_t sp, struct sbx_strv *env)
 	static const char *const names[] = {
 		"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG",
 		"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-		"SANDBOX_REPORT", SBX_FAILPOINT_ENV_NAMES NULL,
+		"SANDBOX_REPORT", SBX_FAILPOINT_ENV_NAMES
+		/* What site hooks are told (docs/policy.md, [hooks]): the job,
+		 * the step, and the GPUs Slurm's GRES plugin gave the task. */
+		"SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_STEPID", "SLURM_JOB_USER", "SLURM_JOB_GPUS",
+		"SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL",
+		NULL,
 	};
 	char buf[PATH_MAX], var[PATH_MAX + 32];
 
@@ -213,6 +243,19 @@ static int helper_environment(spank_t sp, struct sbx_strv *env)
 		if (spank_getenv(sp, names[i], buf, sizeof(buf)) != ESPANK_SUCCESS)
 			continue;
 		snprintf(var, sizeof(var), "%s=%s", names[i], buf);
+		if (sbx_strv_push(env, var) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sbx_plugin.site_vars.n; i++) {
+		const char *name = sbx_plugin.site_vars.v[i];
+		int known = 0;
+
+		for (size_t k = 0; names[k]; k++)
+			known |= strcmp(names[k], name) == 0;
+		if (known || spank_getenv(sp, name, buf, sizeof(buf)) != ESPANK_SUCCESS)
+			continue;
+		if ((size_t)snprintf(var, sizeof(var), "%s=%s", name, buf) >= sizeof(var))
+			continue;
 		if (sbx_strv_push(env, var) < 0)
 			return -1;
 	}
@@ -237,6 +280,10 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 	} else if (rc != 0) {
 		return sbx_err_set(err, rc, NULL, "step: lock");
 	}
+	/* A named sandbox another step of the job runs: join it. */
+	if (!sh->started && !sh->failed && sbx_plugin.name &&
+	    sbx_attach_find(sbx_plugin.req.persist, &sh->helper_pid))
+		sh->started = 1;
 	if (!sh->started && !sh->failed) {
 		struct sbx_launch_opts opts = launch_opts();
 		struct sbx_strv env = { 0 };
@@ -260,6 +307,8 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 		sbx_strv_clear(&env);
 		sh->helper_pid = sb.helper_pid;
 		sh->started = 1;
+		if (sbx_plugin.name)
+			sbx_attach_record(sbx_plugin.req.persist, sb.helper_pid);
 	}
 	rc = sh->failed ? -1 : 0;
 	pthread_mutex_unlock(&sh->lock);

@@ -78,6 +78,9 @@ int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err)
 			goto out;
 		}
 	}
+	/* While the task still holds the capabilities it needs to mount. */
+	if (sbx_pertask_wanted() && sbx_pertask_root(err) < 0)
+		goto out;
 	if (restrict_caps(err) < 0)
 		goto out;
 	if (workdir) {

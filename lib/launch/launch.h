@@ -115,6 +115,12 @@ int sbx_task_prepend_env(const struct sbx_launch_opts *opts, const struct sbx_sa
  * NULL: the current directory when it exists inside, else "/". */
 int sbx_sandbox_join(pid_t helper_pid, const char *workdir, struct sbx_err *err);
 
+/* pertask.c, called by sbx_sandbox_join after setns: 1 when the sandbox's
+ * run configuration asks for a writable layer per task (--per-task); then
+ * this task's own mount namespace with its own layer over the root. */
+int sbx_pertask_wanted(void);
+int sbx_pertask_root(struct sbx_err *err);
+
 /* Ask the helper to tear the sandbox down: close sb->control_fd, wait for a
  * helper that is our child (not detached), remove sb->cgroup if the helper
  * left it. Signals nothing: a caller with only a control fd (helper_pid 0,

@@ -34,7 +34,8 @@ int sbx_runconf_write(const struct sbx_plan *plan, const struct sbx_image_config
 
 	snprintf(num, sizeof(num), "%" PRIx64, plan->caps);
 	if (put(fd, "caps", num) < 0 || put(fd, "seccomp", plan->seccomp ? "1" : "0") < 0 ||
-	    put(fd, "clean", plan->env_clean ? "1" : "0") < 0)
+	    put(fd, "clean", plan->env_clean ? "1" : "0") < 0 ||
+	    (plan->per_task && put(fd, "per_task", "1") < 0))
 		goto fail;
 	if (put_all(fd, "base", &plan->env_base) < 0 || put_all(fd, "image", &img->env) < 0 ||
 	    put_all(fd, "passthrough", &plan->env_passthrough) < 0 ||

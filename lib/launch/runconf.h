@@ -22,6 +22,7 @@ struct sbx_runconf {
 
 /* Records: caps, seccomp; the environment's rules (clean, base, image,
  * passthrough, deny, identity, user: launch/environment.h applies them);
+ * per_task (each joining task makes its own writable layer: launch/pertask.c);
  * the image's workdir, and its entrypoint (only when it is to run) and cmd. */
 int sbx_runconf_write(const struct sbx_plan *plan, const struct sbx_image_config *img, int fd,
 		     struct sbx_err *err);

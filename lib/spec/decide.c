@@ -306,6 +306,38 @@ static void effective_pids(const struct sbx_decision_rule *rule,
 	format_limit(plan->cg_pids, 0, d->effective, sizeof(d->effective));
 }
 
+/* --- per-task layers: writable layers, so rootfs.allow_writable decides -- */
+
+static int asked_per_task(const struct sbx_decision_rule *rule,
+			  const struct sbx_request *req, struct sbx_decision *d)
+{
+	(void)rule;
+	snprintf(d->asked, sizeof(d->asked), "--per-task");
+	return req->per_task != 0;
+}
+
+static int allows_per_task(const struct sbx_decision_rule *rule,
+			   const struct sbx_policy *pol, const struct sbx_request *req,
+			   struct sbx_decision *d)
+{
+	(void)rule;
+	(void)req;
+	snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_writable));
+	return pol->allow_writable;
+}
+
+static void effective_per_task(const struct sbx_decision_rule *rule,
+			       const struct sbx_policy *pol, const struct sbx_request *req,
+			       const struct sbx_plan *plan, struct sbx_decision *d)
+{
+	(void)rule;
+	(void)req;
+	if (d->verdict == SBX_NOT_ASKED)
+		snprintf(d->key_value, sizeof(d->key_value), "%s", yes_no(pol->allow_writable));
+	snprintf(d->effective, sizeof(d->effective), "%s",
+		 plan->per_task ? "a writable layer per task" : "one sandbox per node-step");
+}
+
 /* --- entrypoint: no allow key; the image gives it, the policy chooses ---- */
 
 static int asked_entrypoint(const struct sbx_decision_rule *rule,
@@ -374,6 +406,8 @@ const struct sbx_decision_rule sbx_decision_rules[] = {
 	{ "writable", "rootfs.allow_writable", "rootfs.writable", asked_flag, allows_flag, effective_flag,
 	  FLAG(writable, allow_writable, writable, writable, "--writable", "--readonly",
 	       "writable (changes vanish at exit)", "read-only") },
+	{ "per-task", "rootfs.allow_writable", "rootfs.allow_writable", asked_per_task, allows_per_task,
+	  effective_per_task, NULL },
 	{ "remap-root", "namespaces.allow_remap_root", "namespaces.remap_root", asked_flag, allows_flag,
 	  effective_flag, FLAG(remap_root, allow_remap_root, remap_root, remap_root, "--remap-root",
 			       "--no-remap-root", "uid 0 inside (your uid outside)", "your own uid") },

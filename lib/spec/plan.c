@@ -307,6 +307,7 @@ int sbx_plan_settings(const struct sbx_policy *pol, const struct sbx_request *re
 	plan->entrypoint = req->entrypoint != SBX_UNSET ? req->entrypoint : pol->entrypoint;
 	plan->mount_home = req->mount_home != SBX_UNSET ? req->mount_home : pol->mount_home;
 	plan->premounted = req->premounted;
+	plan->per_task = req->per_task;
 	plan->net = req->net != SBX_NET_UNSET ? req->net : default_net(pol, req);
 	plan->cg_memory = req->memory ? req->memory : pol->cg_memory;
 	plan->cg_cpus = req->cpus ? req->cpus : pol->cg_cpus;

@@ -25,6 +25,7 @@ struct sbx_plan {
 	int mount_home;           /* bind the user's home directory */
 	int premounted;           /* the squashfs image is mounted by root (SBX_IMAGE_FD) */
 	int writable;
+	int per_task;             /* each task gets its own writable layer over the root */
 	uint64_t writable_size;
 	uint64_t tmp_size;
 	int remap_root;

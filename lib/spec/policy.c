@@ -3,6 +3,7 @@
  * name FILE:LINE) because a typo in a security policy must never fall back
  * silently to a laxer default. */
 #include "spec/policy.h"
+#include "spec/site.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +32,7 @@ enum key_type {
 	KEY_DIRS, KEY_ENV_NAMES, KEY_CAPS, KEY_SYSCALLS,
 	KEY_OPT_SIZE, KEY_SWAP, KEY_CPUS, KEY_COUNT, KEY_UNAVAILABLE, KEY_CGROUP_PATH,
 	KEY_HOSTS, KEY_PATH, KEY_ENV_MODE,
+	KEY_DEVICES, KEY_DEVICES_IF, KEY_HOST_BINDS, KEY_HOST_BINDS_IF,
 };
 
 struct key {
@@ -92,6 +94,11 @@ static const struct key keys[] = {
 	KEY("cgroups", "parent", KEY_CGROUP_PATH, cg_parent),
 	KEY("slurm", "client", KEY_BOOL, slurm_client),
 	KEY("slurm", "client_paths", KEY_DIRS, slurm_client_paths),
+	KEY("devices", "expose", KEY_DEVICES, dev_expose),
+	KEY("devices", "expose_if_set", KEY_DEVICES_IF, dev_expose_if_set),
+	KEY("binds", "host", KEY_HOST_BINDS, host_binds),
+	KEY("binds", "host_if_set", KEY_HOST_BINDS_IF, host_binds_if_set),
+	KEY("hooks", "dir", KEY_PATH, hooks_dir),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= SBX_POLICY_MAX_KEYS, "raise SBX_POLICY_MAX_KEYS");
@@ -235,7 +242,7 @@ static void check_heading(struct load_ctx *ctx, const char *line)
 		return;         /* inih reports the syntax error */
 	p++;
 	if (!known_section(p, (size_t)(end - p)))
-		fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
+		fail(ctx, "use images, mounts, rootfs, namespaces, environment, security, cgroups, devices, binds or hooks",
 		     "unknown section [%.*s]", (int)(end - p), p);
 }
 
@@ -427,6 +434,24 @@ static char *host_item(struct load_ctx *ctx, const struct key *key,
 	return copy;
 }
 
+/* A device glob or host bind of the site (spec/site.h). */
+static char *site_item(struct load_ctx *ctx, const struct key *key,
+		       const char *item)
+{
+	static const enum sbx_site_kind kinds[] = {
+		[KEY_DEVICES] = SBX_SITE_DEVICE, [KEY_DEVICES_IF] = SBX_SITE_DEVICE_IF,
+		[KEY_HOST_BINDS] = SBX_SITE_BIND, [KEY_HOST_BINDS_IF] = SBX_SITE_BIND_IF,
+	};
+	const char *hint, *why = sbx_site_item_check(kinds[key->type], item, &hint);
+	char *copy = NULL;
+
+	if (why)
+		fail(ctx, hint, "%s '%s' in %s.%s", why, item, key->section, key->name);
+	else if (!(copy = strdup(item)))
+		fail_nomem(ctx);
+	return copy;
+}
+
 /* The stored form of one list item (malloc'd), or NULL once the error is
  * recorded. */
 static char *list_item(struct load_ctx *ctx, const struct key *key,
@@ -441,6 +466,11 @@ static char *list_item(struct load_ctx *ctx, const struct key *key,
 		return cap_item(ctx, key, item);
 	case KEY_HOSTS:
 		return host_item(ctx, key, item);
+	case KEY_DEVICES:
+	case KEY_DEVICES_IF:
+	case KEY_HOST_BINDS:
+	case KEY_HOST_BINDS_IF:
+		return site_item(ctx, key, item);
 	default:
 		return syscall_item(ctx, key, item);
 	}
@@ -675,7 +705,7 @@ static int on_key(void *user, const char *section, const char *name,
 	if (!section_known && ctx->problems)
 		return 1;
 	if (!section_known)
-		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security or cgroups",
+		return fail(ctx, "use images, mounts, rootfs, namespaces, environment, security, cgroups, slurm, devices, binds or hooks",
 			    "unknown section [%s]", section);
 	return fail(ctx, "see docs/policy.md for the keys",
 		    "unknown key '%s' in [%s]", name, section);
@@ -899,6 +929,11 @@ void sbx_policy_free(struct sbx_policy *pol)
 	free(pol->hostname);
 	free(pol->cg_parent);
 	free(pol->cache_dir);
+	free(pol->hooks_dir);
+	sbx_strv_clear(&pol->dev_expose);
+	sbx_strv_clear(&pol->dev_expose_if_set);
+	sbx_strv_clear(&pol->host_binds);
+	sbx_strv_clear(&pol->host_binds_if_set);
 	sbx_strv_clear(&pol->image_paths);
 	sbx_strv_clear(&pol->registries);
 	sbx_strv_clear(&pol->insecure_registries);

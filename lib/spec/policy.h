@@ -96,6 +96,14 @@ struct sbx_policy {
 					     * path for it (default /run/munge, the munge socket's) */
 	char *cg_parent;               /* parent = /path: cgroup for sandboxes run by root */
 
+	/* [devices], [binds], [hooks]: what the site adds to every sandbox
+	 * (spec/site.h; "VAR:" items apply only when the job's VAR is set) */
+	struct sbx_strv dev_expose;    /* [devices] expose = /dev globs */
+	struct sbx_strv dev_expose_if_set; /* [devices] expose_if_set = VAR:/dev/GLOB */
+	struct sbx_strv host_binds;    /* [binds] host = SRC[:DST][:ro|:rw] */
+	struct sbx_strv host_binds_if_set; /* [binds] host_if_set = VAR:SRC[:DST][:ro|:rw] */
+	char *hooks_dir;               /* [hooks] dir = root's directory of hook executables */
+
 	/* Per key of the file, in policy.c's table order: which line set it. */
 	struct sbx_policy_origin origin[SBX_POLICY_MAX_KEYS];
 };

@@ -38,6 +38,7 @@ void sbx_request_free(struct sbx_request *req)
 		sbx_mount_spec_free(&req->trusted_mounts[i]);
 	free(req->trusted_mounts);
 	free(req->persist);
+	free(req->save);
 	sbx_request_init(req);
 }
 
@@ -279,6 +280,14 @@ int sbx_request_set_persist(struct sbx_request *req, const char *dir,
 	return set_once(&req->persist, dir, "persist", err);
 }
 
+int sbx_request_set_save(struct sbx_request *req, const char *file, struct sbx_err *err)
+{
+	if (!file || file[0] != '/')
+		return sbx_err_set(err, 0, "give an absolute file name",
+				   "save '%s': not an absolute path", file ? file : "");
+	return set_once(&req->save, file, "save", err);
+}
+
 int sbx_request_add_mounts(struct sbx_request *req, const char *opt, const char *list,
 			   struct sbx_err *err)
 {
@@ -406,7 +415,7 @@ enum {
 	OPT_WRITABLE, OPT_READONLY, OPT_NET, OPT_REMAP, OPT_NO_REMAP,
 	OPT_HOME, OPT_NO_HOME, OPT_HOSTNAME, OPT_TRUSTED, OPT_PERSIST,
 	OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CGROUP_VIEW, OPT_ENTRYPOINT, OPT_NO_ENTRYPOINT,
-	OPT_PREMOUNTED, OPT_SLURM_STEP,
+	OPT_PREMOUNTED, OPT_SLURM_STEP, OPT_SAVE, OPT_PER_TASK,
 };
 
 static const struct option long_opts[] = {
@@ -433,6 +442,8 @@ static const struct option long_opts[] = {
 	{ "no-entrypoint", no_argument, NULL, OPT_NO_ENTRYPOINT },
 	{ "premounted", no_argument, NULL, OPT_PREMOUNTED },
 	{ "slurm-step", no_argument, NULL, OPT_SLURM_STEP },
+	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "per-task", no_argument, NULL, OPT_PER_TASK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -448,12 +459,13 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 	 * missing value as such. */
 	while (rc == 0 && (c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
 		if ((c == OPT_TRUSTED || c == OPT_PERSIST || c == OPT_CGROUP_VIEW || c == OPT_PREMOUNTED ||
-		     c == OPT_SLURM_STEP) && !front_end) {
+		     c == OPT_SLURM_STEP || c == OPT_SAVE) && !front_end) {
 			rc = sbx_err_set(err, 0, "see sandbox-run --help", "option %s: unknown option",
 					 c == OPT_TRUSTED ? "--trusted-mount" :
 					 c == OPT_PERSIST ? "--persist" :
 					 c == OPT_PREMOUNTED ? "--premounted" :
-					 c == OPT_SLURM_STEP ? "--slurm-step" : "--cgroup-view");
+					 c == OPT_SLURM_STEP ? "--slurm-step" :
+					 c == OPT_SAVE ? "--save" : "--cgroup-view");
 			break;
 		}
 		switch (c) {
@@ -487,6 +499,8 @@ static int parse_args(struct sbx_request *req, int argc, char **argv, int *optin
 		case OPT_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 1, err); break;
 		case OPT_NO_ENTRYPOINT: rc = sbx_request_set_entrypoint(req, 0, err); break;
 		case OPT_PERSIST: rc = sbx_request_set_persist(req, optarg, err); break;
+		case OPT_SAVE: rc = sbx_request_set_save(req, optarg, err); break;
+		case OPT_PER_TASK: req->per_task = 1; break;
 		case ':':
 			rc = sbx_err_set(err, 0, "see sandbox-run --help",
 					 "option %s: needs a value", argv[optind - 1]);
@@ -546,6 +560,10 @@ int sbx_request_to_args(const struct sbx_request *req, struct sbx_strv *out)
 	    push_mounts(out, "--trusted-mount", req->trusted_mounts, req->n_trusted_mounts) < 0)
 		return -1;
 	if (req->persist && push2(out, "--persist", req->persist) < 0)
+		return -1;
+	if (req->save && push2(out, "--save", req->save) < 0)
+		return -1;
+	if (req->per_task && sbx_strv_push(out, "--per-task") < 0)
 		return -1;
 	if (req->cgroup_view && sbx_strv_push(out, "--cgroup-view") < 0)
 		return -1;

@@ -28,6 +28,7 @@ struct sbx_request {
 	char *workdir;
 	struct sbx_strv env;     /* "NAME" (pass the caller's value) or "NAME=VALUE" */
 	int writable;            /* SBX_UNSET, 0 (--readonly), 1 (--writable) */
+	int per_task;            /* 1 (--per-task): each task gets its own writable layer */
 	int remap_root;          /* SBX_UNSET, 0, 1 */
 	int mount_home;          /* SBX_UNSET, 0, 1 */
 	int entrypoint;          /* SBX_UNSET, 0, 1: run the image's Entrypoint */
@@ -39,6 +40,9 @@ struct sbx_request {
 	struct sbx_mount_spec *trusted_mounts;
 	size_t n_trusted_mounts;
 	char *persist;
+	/* Front ends only: before the sandbox starts, write the persisted
+	 * root (the image and the layer in persist) to this squashfs file. */
+	char *save;
 	/* Front ends only: a Slurm step (the plugin), not sandbox-run. */
 	enum sbx_front_end front_end;
 	/* Front ends only: limits are applied by the front end (Slurm's task
@@ -93,13 +97,15 @@ int sbx_request_set_cpus(struct sbx_request *req, const char *v, struct sbx_err 
 int sbx_request_set_pids(struct sbx_request *req, const char *v, struct sbx_err *err);
 int sbx_request_add_trusted_mount(struct sbx_request *req, const char *spec, struct sbx_err *err);
 int sbx_request_set_persist(struct sbx_request *req, const char *dir, struct sbx_err *err);
+/* --save FILE (absolute): a named sandbox's root, written as a squashfs. */
+int sbx_request_set_save(struct sbx_request *req, const char *file, struct sbx_err *err);
 
 /* The shared option table: parse argv[*optind..] (getopt_long, stops at the
  * first non-option or "--", which is consumed). Recognised:
  *   --config FILE --image IMG --mount SPEC --workdir DIR --env NAME[=VALUE]
  *   --writable --readonly --net host|none --remap-root --no-remap-root
  *   --mount-home --no-mount-home --hostname NAME --entrypoint --no-entrypoint
- *   --memory SIZE --cpus N --pids N
+ *   --memory SIZE --cpus N --pids N --per-task
  * policy_out receives --config (may stay NULL). This is what users type
  * (sandbox-run): the front-end-only fields cannot be set through it. */
 int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
@@ -107,7 +113,7 @@ int sbx_request_parse_args(struct sbx_request *req, int argc, char **argv,
 			   struct sbx_err *err);
 
 /* The same for sandbox-helper, which also takes what sbx_request_to_args
- * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR,
+ * writes for the front-end-only fields: --trusted-mount SPEC, --persist DIR, --save FILE,
  * --cgroup-view, --premounted, --slurm-step. */
 int sbx_request_parse_helper_args(struct sbx_request *req, int argc, char **argv,
 				  int *optind_out, char **policy_out,

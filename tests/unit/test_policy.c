@@ -132,6 +132,11 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_strv_same(&a->seccomp_deny, &b->seccomp_deny);
 	assert_int_equal(a->slurm_client, b->slurm_client);
 	assert_strv_same(&a->slurm_client_paths, &b->slurm_client_paths);
+	assert_strv_same(&a->dev_expose, &b->dev_expose);
+	assert_strv_same(&a->dev_expose_if_set, &b->dev_expose_if_set);
+	assert_strv_same(&a->host_binds, &b->host_binds);
+	assert_strv_same(&a->host_binds_if_set, &b->host_binds_if_set);
+	assert_str_or_null(a->hooks_dir, b->hooks_dir);
 }
 
 /* Loading text fails with "FILE:LINE: what" and the policy stays the
@@ -289,7 +294,8 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 		    "security.seccomp security.seccomp_allow security.seccomp_deny "
 		    "cgroups.memory cgroups.max_memory cgroups.swap cgroups.memory_high "
 		    "cgroups.cpus cgroups.max_cpus cgroups.pids cgroups.max_pids "
-		    "cgroups.when_unavailable cgroups.parent slurm.client slurm.client_paths");
+		    "cgroups.when_unavailable cgroups.parent slurm.client slurm.client_paths devices.expose devices.expose_if_set "
+		    "binds.host binds.host_if_set hooks.dir");
 	sbx_strv_clear(&seen);
 }
 
@@ -338,6 +344,35 @@ static void the_image_keys_are_read(void **state)
 	assert_int_equal(fx->pol.max_unpacked_size, 8ULL << 30);
 	assert_int_equal(fx->pol.entrypoint, 1);
 	assert_list(&fx->pol.kernel_squashfs, "/opt/images");
+}
+
+static void the_site_keys_are_read(void **state)
+{
+	struct fixture *fx = *state;
+
+	load_ok(fx, "[devices]\nexpose = /dev/fuse /dev/infiniband/*\n"
+		    "expose_if_set = CUDA_VISIBLE_DEVICES:/dev/nvidia*\n"
+		    "[binds]\nhost = /usr/bin/nvidia-smi /opt/lib:/usr/lib/site:rw\n"
+		    "host_if_set = SLURM_JOB_GPUS:/usr/lib/libcuda.so.1\n[hooks]\ndir = /etc/slurm//hooks/\n");
+	assert_list(&fx->pol.dev_expose, "/dev/fuse /dev/infiniband/*");
+	assert_list(&fx->pol.dev_expose_if_set, "CUDA_VISIBLE_DEVICES:/dev/nvidia*");
+	assert_list(&fx->pol.host_binds, "/usr/bin/nvidia-smi /opt/lib:/usr/lib/site:rw");
+	assert_list(&fx->pol.host_binds_if_set, "SLURM_JOB_GPUS:/usr/lib/libcuda.so.1");
+	assert_string_equal(fx->pol.hooks_dir, "/etc/slurm/hooks");
+}
+
+static void a_device_glob_outside_dev_is_refused(void **state)
+{
+	assert_load_fails(*state, "[devices]\nexpose = /dev/../etc/*\n", 2,
+			  "bad item '/dev/../etc/*' in devices.expose (use globs of device nodes "
+			  "below /dev, such as /dev/nvidia*)");
+}
+
+static void a_conditional_item_without_its_variable_is_refused(void **state)
+{
+	assert_load_fails(*state, "[binds]\nhost_if_set = /usr/lib/libcuda.so.1\n", 2,
+			  "bad item '/usr/lib/libcuda.so.1' in binds.host_if_set (use "
+			  "VARIABLE:SRC[:DST][:ro|:rw] with absolute paths without '..')");
 }
 
 static void a_bad_registry_name_is_refused(void **state)
@@ -546,14 +581,14 @@ static void an_unknown_section_is_refused(void **state)
 	/* Reported at the heading, not at its first key. */
 	assert_load_fails(*state, "[rootfs]\nwritable = no\n[bogus]\nfoo = 1\n", 3,
 			  "unknown section [bogus] (use images, mounts, rootfs, "
-			  "namespaces, environment, security or cgroups)");
+			  "namespaces, environment, security, cgroups, devices, binds or hooks)");
 }
 
 static void an_empty_misspelled_section_is_refused(void **state)
 {
 	assert_load_fails(*state, "[rootfss]\n[rootfs]\nwritable = no\n", 1,
 			  "unknown section [rootfss] (use images, mounts, rootfs, "
-			  "namespaces, environment, security or cgroups)");
+			  "namespaces, environment, security, cgroups, devices, binds or hooks)");
 }
 
 static void an_unknown_key_is_refused(void **state)
@@ -886,6 +921,9 @@ int main(void)
 		T(the_example_config_shows_every_key_at_its_default),
 		T(every_key_is_read),
 		T(the_image_keys_are_read),
+		T(the_site_keys_are_read),
+		T(a_device_glob_outside_dev_is_refused),
+		T(a_conditional_item_without_its_variable_is_refused),
 		T(a_bad_registry_name_is_refused),
 		T(a_relative_cache_dir_is_refused),
 		T(a_list_key_replaces_the_default_list),
