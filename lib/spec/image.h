@@ -66,6 +66,8 @@ struct sbx_image {
 	struct sbx_image_config cfg;  /* the OCI config; empty for directories and squashfs files */
 	int mnt_fd;                   /* the helper's mount of squashfs, or -1 */
 	struct sbx_image_hold *hold;  /* the cache entry, held (shared) while the sandbox lives; or NULL */
+	char *unpacked;               /* dir is a node-local unpacked copy of a squashfs (images.unpack_dir) */
+	int unpacked_fd;              /* that copy, held (flock shared) while the sandbox lives; or -1 */
 };
 
 #endif

@@ -52,6 +52,9 @@ static const struct key keys[] = {
 	KEY("images", "cache_wait", KEY_COUNT, cache_wait),
 	KEY("images", "tag_ttl", KEY_COUNT, tag_ttl),
 	KEY("images", "max_unpacked_size", KEY_SIZE, max_unpacked_size),
+	KEY("images", "unpack_dir", KEY_PATH, unpack_dir),
+	KEY("images", "unpack_max_size", KEY_SIZE, unpack_max_size),
+	KEY("images", "unpack_max_age", KEY_COUNT, unpack_max_age),
 	KEY("images", "entrypoint", KEY_BOOL, entrypoint),
 	KEY("images", "kernel_squashfs", KEY_DIRS, kernel_squashfs),
 	KEY("mounts", "allowed_sources", KEY_DIRS, mount_sources),
@@ -715,6 +718,8 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.cache_wait = 600,
 		.tag_ttl = 60,
 		.max_unpacked_size = 64 * GIB,
+		.unpack_max_size = 20 * GIB,
+		.unpack_max_age = 14,
 	};
 	int rc = -1;
 
@@ -894,6 +899,7 @@ void sbx_policy_free(struct sbx_policy *pol)
 	free(pol->hostname);
 	free(pol->cg_parent);
 	free(pol->cache_dir);
+	free(pol->unpack_dir);
 	sbx_strv_clear(&pol->image_paths);
 	sbx_strv_clear(&pol->registries);
 	sbx_strv_clear(&pol->insecure_registries);
