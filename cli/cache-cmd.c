@@ -36,7 +36,9 @@ static void usage(FILE *out)
 		"       sandbox-run cache [--config FILE] gc [--max-size SIZE] [--older-than DAYS]\n"
 		"Lists, removes or trims your image cache. gc removes images unused for DAYS,\n"
 		"then the least recently used until the cache fits SIZE (default: the site's\n"
-		"images.cache_max_size). Images a running sandbox uses are always kept.\n");
+		"images.cache_max_size). Images a running sandbox uses are always kept.\n"
+		"ls and gc also list and trim the node-local unpacked copies of squashfs\n"
+		"images (images.unpack_dir; defaults unpack_max_size, unpack_max_age).\n");
 }
 
 static int usage_error(const char *what, const char *arg)
