@@ -21,6 +21,9 @@
 
 #define TMP_PREFIX ".tmp."
 #define FAILED_SUFFIX ".failed"
+#define LOCK_SUFFIX ".lock"
+/* A failed unpack is tried again after this long (a disk since freed). */
+#define FAILED_RETRY_SECONDS 86400
 /* ioprio_set(2) has no glibc wrapper. Best effort, lowest level: not the
  * idle class, which a node kept busy by its jobs would never serve. */
 #define IOPRIO_WHO_PROCESS 1
@@ -122,8 +125,10 @@ static int run_unsquashfs(const char *root, const char *tmp, int fd)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		/* -no-xattrs: the user may not set trusted.* or security.*. */
-		char *argv[] = { "unsquashfs", "-no-progress", "-no-xattrs", "-quiet", "-d", dst, src, NULL };
+		/* -no-xattrs: the user may not set trusted.* or security.*;
+		 * one thread: a background job on a node that runs jobs. */
+		char *argv[] = { "unsquashfs", "-no-progress", "-no-xattrs", "-quiet", "-processors", "1",
+				 "-d", dst, src, NULL };
 
 		execvp(argv[0], argv);
 		_exit(127);
@@ -176,40 +181,55 @@ static int unpack(const struct sbx_policy *pol, int root_fd, const char *root, i
  * launcher's (its pipes must see EOF when the helper is done), nice 19 and
  * the lowest best-effort I/O priority so that it yields to the sandbox that
  * is starting (not SCHED_IDLE: on a node busy with jobs it never runs). */
-static void start_unpack(const struct sbx_policy *pol, const char *path, const char *name)
+static void start_unpack(const struct sbx_policy *pol, int root_fd, const char *root,
+			 const char *path, const char *name)
 {
-	char *root = NULL;
-	struct sbx_err err;
-	int root_fd, fd, null_fd, st;
+	char lock[96];
+	sigset_t none;
+	int fd, null_fd, lock_fd, st;
 	pid_t pid;
 
-	pid = fork();
-	if (pid < 0)
+	/* One unpack of an image at a time: the starts that come while it
+	 * runs use squashfuse and leave it alone. The lock goes with the
+	 * unpacking process (its fd), and its file with the unpack. */
+	snprintf(lock, sizeof(lock), "%s" LOCK_SUFFIX, name);
+	lock_fd = openat(root_fd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock_fd < 0)
 		return;
-	if (pid > 0) {
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		close(lock_fd);
+		return;
+	}
+	pid = fork();
+	if (pid != 0) {
+		close(lock_fd);
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		return;
 	}
 	if (setsid() < 0 || fork() != 0)
 		_exit(0);
+	/* waitpid for unsquashfs needs SIGCHLD's default, whatever the helper set. */
+	sigemptyset(&none);
+	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		_exit(1);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0 || null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
 		_exit(1);
-	/* Every other inherited fd goes (the status, control and progress pipes). */
+	/* Every other inherited fd goes (the status, control and progress
+	 * pipes), but the image, the lock and the copies' directory. */
 	for (int i = 3; i < 1024; i++)
-		if (i != fd)
+		if (i != fd && i != lock_fd && i != root_fd)
 			close(i);
-	if (fcntl(fd, F_SETFD, 0) < 0)
+	if (close_range(1024, ~0U, 0) < 0 || fcntl(fd, F_SETFD, 0) < 0)
 		_exit(1);
 	/* Best effort: a kernel that refuses only makes the unpack compete. */
 	(void)setpriority(PRIO_PROCESS, 0, 19);
 	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT | 7);
-	root_fd = sbx_unpacked_open(pol, &root, &err);
-	if (root_fd < 0)
-		_exit(1);
-	_exit(unpack(pol, root_fd, root, fd, name) < 0 ? 1 : 0);
+	st = unpack(pol, root_fd, root, fd, name);
+	unlinkat(root_fd, lock, 0);
+	_exit(st < 0 ? 1 : 0);
 }
 
 char *sbx_unpacked_use(const struct sbx_policy *pol, const char *path, const char *cache_key,
@@ -228,9 +248,13 @@ char *sbx_unpacked_use(const struct sbx_policy *pol, const char *path, const cha
 		goto out;
 	fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		if (errno != ENOENT)
+			goto out;
 		snprintf(failed, sizeof(failed), "%s" FAILED_SUFFIX, name);
-		if (errno == ENOENT && faccessat(root_fd, failed, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-			start_unpack(pol, path, name);
+		if (fstatat(root_fd, failed, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (time(NULL) - a.st_mtime <= FAILED_RETRY_SECONDS || unlinkat(root_fd, failed, 0) < 0))
+			goto out;
+		start_unpack(pol, root_fd, root, path, name);
 		goto out;
 	}
 	/* Held shared while the sandbox lives: the gc takes it exclusively
@@ -266,7 +290,8 @@ static int list_child(int dfd, const char *name, void *arg)
 	size_t len = strlen(name);
 	struct stat st;
 
-	if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || len >= sizeof(it->name))
+	if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || len >= sizeof(it->name) ||
+	    (len > strlen(LOCK_SUFFIX) && !strcmp(name + len - strlen(LOCK_SUFFIX), LOCK_SUFFIX)))
 		return 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;

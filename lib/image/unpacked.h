@@ -12,8 +12,8 @@
  * "f<sha256 of dev:ino:size:mtime:ctime>" for a user's file, so a replaced
  * or rewritten file has another name and is never served from a stale copy.
  * Layout: <name>/ the published copy (its mtime: last use); .tmp.<pid>.<name>/
- * an unpack in progress; <name>.failed: unpack failed, not tried again until
- * the gc removes the mark. */
+ * an unpack in progress; <name>.failed: unpack failed, not tried again for a
+ * day (or until the gc removes the mark). */
 #ifndef SBX_UNPACKED_H
 #define SBX_UNPACKED_H
 

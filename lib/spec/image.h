@@ -12,7 +12,7 @@
 
 enum sbx_image_kind {
 	SBX_IMAGE_DIR = 0,     /* a root filesystem directory, used in place */
-	SBX_IMAGE_SQUASHFS,    /* a squashfs file, mounted (FUSE), never unpacked */
+	SBX_IMAGE_SQUASHFS,    /* a squashfs file, mounted (FUSE); later starts may use an unpacked copy */
 	SBX_IMAGE_OCI_DIR,     /* an OCI image layout directory */
 	SBX_IMAGE_ARCHIVE,     /* a tar (any compression): rootfs, docker save or OCI archive */
 	SBX_IMAGE_REGISTRY,    /* docker://[REGISTRY/]REPO[:TAG|@sha256:...] */
