@@ -30,9 +30,22 @@
 #define IOPRIO_CLASS_BE 2
 #define IOPRIO_CLASS_SHIFT 13
 
-int sbx_unpacked_name(const char *path, const char *cache_key, char name[72])
+/* A user's file's name: "f" + the sha256 of its identity. */
+static void file_name(const struct stat *st, char name[72])
 {
 	char sig[160], hex[65];
+
+	/* ctime too: a rewrite in place that restores the mtime still changes it. */
+	snprintf(sig, sizeof(sig), "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld",
+		 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino, (long long)st->st_size,
+		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	sbx_sha256_buf(sig, strlen(sig), hex);
+	snprintf(name, 72, "f%s", hex);
+}
+
+int sbx_unpacked_name(const char *path, const char *cache_key, char name[72])
+{
 	struct stat st;
 
 	if (cache_key) {
@@ -45,13 +58,7 @@ int sbx_unpacked_name(const char *path, const char *cache_key, char name[72])
 	}
 	if (stat(path, &st) < 0)
 		return -1;
-	/* ctime too: a rewrite in place that restores the mtime still changes it. */
-	snprintf(sig, sizeof(sig), "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld",
-		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (long long)st.st_size,
-		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
-	sbx_sha256_buf(sig, strlen(sig), hex);
-	snprintf(name, 72, "f%s", hex);
+	file_name(&st, name);
 	return 0;
 }
 
@@ -147,18 +154,25 @@ static int same_file(const struct stat *a, const struct stat *b)
 }
 
 /* The background child: unpack fd into a temporary directory, check that
- * the file did not change meanwhile, publish by rename, then cut back. */
+ * the file is the one name says (it may have been replaced since the start
+ * named it) and did not change meanwhile, publish by rename, then cut back.
+ * A cache entry's file never changes: its name is its digest. */
 static int unpack(const struct sbx_policy *pol, int root_fd, const char *root, int fd,
 		  const char *name)
 {
-	char tmp[96], failed[96];
+	char tmp[96], failed[96], now[72];
 	struct stat before, after;
 	uint64_t bytes = 0, freed;
 	int ok, mark;
 
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%ld.%s", (long)getpid(), name);
 	snprintf(failed, sizeof(failed), "%s" FAILED_SUFFIX, name);
-	ok = fstat(fd, &before) == 0 && run_unsquashfs(root, tmp, fd) == 0 &&
+	ok = fstat(fd, &before) == 0;
+	if (ok && name[0] == 'f') {
+		file_name(&before, now);
+		ok = !strcmp(now, name);
+	}
+	ok = ok && run_unsquashfs(root, tmp, fd) == 0 &&
 	     fstat(fd, &after) == 0 && same_file(&before, &after) &&
 	     sbx_cache_du_tree(root_fd, tmp, &bytes) == 0 &&
 	     (!pol->unpack_max_size || bytes <= pol->unpack_max_size);

@@ -42,9 +42,10 @@ copies() {
 	find "$MINE" -mindepth 1 -maxdepth 1 -type d ! -name '.tmp.*' -printf '%f\n' 2>/dev/null | sort
 }
 
-# No unpack in progress any more (its .tmp.<pid>.<name> gone).
+# No unpack in progress any more: the start that began it took its
+# <name>.lock before it returned, and the unpack removes it last.
 unpack_done() {
-	[ -z "$(find "$MINE" -mindepth 1 -maxdepth 1 -name '.tmp.*' 2>/dev/null)" ]
+	[ -z "$(find "$MINE" -mindepth 1 -maxdepth 1 -name '*.lock' 2>/dev/null)" ]
 }
 
 has_copies() {
@@ -116,15 +117,11 @@ owner_and_marker() {
 	run unshare -U --map-user="$(id -u)" --map-group="$(id -g)" -m --keep-caps sh -c '
 		mount -t tmpfs -o size=64k,mode=1777 none "$1" || exit 90
 		"$2" --config "$3" --image "$4" -- cat /marker || exit 91
-		# The background unpack ends with a .failed mark (or no mark on a
-		# disk too full for it); wait for its .tmp directory to go.
-		for i in $(seq 200); do
-			[ -n "$(ls -A "$1/$5" 2>/dev/null | grep -v "\.failed$")" ] || [ -e "$1/$5"/*.failed ] && break
-			sleep 0.05
-		done
-		for i in $(seq 200); do
-			[ -z "$(ls -A "$1/$5" | grep "^\.tmp\.")" ] && break
-			sleep 0.05
+		# The first start took the lock file of the unpack before it returned;
+		# the unpack removes it last, after its .failed mark.
+		for i in $(seq 600); do
+			[ -z "$(ls -A "$1/$5" | grep "\.lock$")" ] && break
+			sleep 0.1
 		done
 		ls -A "$1/$5"
 		"$2" --config "$3" --image "$4" -- cat /marker || exit 92
