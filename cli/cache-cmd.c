@@ -315,14 +315,18 @@ int sbx_cache_main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	if (strcmp(o.command, "ls") == 0)
-		rc = cmd_ls(&c) ? EXIT_FAILURE : unpacked_ls(&pol);
-	else if (strcmp(o.command, "rm") == 0)
+	if (strcmp(o.command, "ls") == 0) {
+		rc = cmd_ls(&c);
+		if (rc == 0)
+			rc = unpacked_ls(&pol);
+	} else if (strcmp(o.command, "rm") == 0) {
 		rc = cmd_rm(&c, &o);
-	else
-		rc = cmd_gc(&c, o.max_size ? max_size : pol.cache_max_size, days * DAY) ? EXIT_FAILURE :
-		     unpacked_gc(&pol, o.max_size ? max_size : pol.unpack_max_size,
-				 o.older_than ? days : pol.unpack_max_age);
+	} else {
+		rc = cmd_gc(&c, o.max_size ? max_size : pol.cache_max_size, days * DAY);
+		if (rc == 0)
+			rc = unpacked_gc(&pol, o.max_size ? max_size : pol.unpack_max_size,
+					 o.older_than ? days : pol.unpack_max_age);
+	}
 out:
 	sbx_cache_close(&c);
 	sbx_policy_free(&pol);
