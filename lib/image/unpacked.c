@@ -349,11 +349,31 @@ static int by_last_use(const void *a, const void *b)
 	return (x->last_use > y->last_use) - (x->last_use < y->last_use);
 }
 
-/* An unpack whose process is gone (this node's pids: the copies are local). */
+/* The lock file of an unpack whose process was killed (a step that ended
+ * first): nobody holds it. Taken first, so a start that takes it meanwhile
+ * keeps its unpack; at worst two unpacks race and the rename's loser goes. */
+static void drop_stale_lock(int dfd, const char *name)
+{
+	size_t len = strlen(name);
+	int fd;
+
+	if (len <= strlen(LOCK_SUFFIX) || strcmp(name + len - strlen(LOCK_SUFFIX), LOCK_SUFFIX))
+		return;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		unlinkat(dfd, name, 0);
+	close(fd);
+}
+
+/* An unpack whose process is gone (this node's pids: the copies are local),
+ * and its lock file. */
 static int drop_dead_tmp(int dfd, const char *name, void *freed)
 {
 	long pid;
 
+	drop_stale_lock(dfd, name);
 	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) ||
 	    sscanf(name + strlen(TMP_PREFIX), "%ld.", &pid) != 1 || pid <= 0 ||
 	    kill((pid_t)pid, 0) == 0 || errno != ESRCH)

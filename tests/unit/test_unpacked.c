@@ -144,13 +144,13 @@ static void test_gc_keeps_a_copy_in_use(void **state)
 	assert_false(exists(fx, "fused"));
 }
 
-static void test_gc_removes_dead_unpacks_and_old_marks(void **state)
+static void test_gc_removes_dead_unpacks_old_marks_and_stale_locks(void **state)
 {
 	struct fixture *fx = *state;
 	struct timespec old[2] = { { .tv_sec = time(NULL) - 30 * 86400 } };
 	char live[64];
 	uint64_t freed;
-	int f;
+	int f, held;
 
 	old[1] = old[0];
 	/* pid 2^22+1 is above pid_max's limit: no such process. */
@@ -161,10 +161,20 @@ static void test_gc_removes_dead_unpacks_and_old_marks(void **state)
 	assert_true(f >= 0);
 	assert_int_equal(futimens(f, old), 0);
 	close(f);
+	/* A lock file nobody holds (its unpack killed) and one an unpack holds. */
+	f = openat(fx->fd, "fdead.lock", O_WRONLY | O_CREAT, 0600);
+	assert_true(f >= 0);
+	close(f);
+	held = openat(fx->fd, "fbusy.lock", O_RDONLY | O_CREAT, 0600);
+	assert_true(held >= 0);
+	assert_int_equal(flock(held, LOCK_EX), 0);
 	assert_int_equal(sbx_unpacked_gc(fx->fd, 0, 14, NULL, &freed), 0);
 	assert_false(exists(fx, ".tmp.4194305.fdead"));
 	assert_true(exists(fx, live));
 	assert_false(exists(fx, "fbad.failed"));
+	assert_false(exists(fx, "fdead.lock"));
+	assert_true(exists(fx, "fbusy.lock"));
+	close(held);
 }
 
 int main(void)
@@ -173,7 +183,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_name_follows_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_age_and_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_keeps_a_copy_in_use, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_removes_dead_unpacks_and_old_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_removes_dead_unpacks_old_marks_and_stale_locks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
