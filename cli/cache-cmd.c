@@ -5,12 +5,14 @@
 #include "cache-cmd.h"
 #include "util/fsutil.h"
 #include "image/cache.h"    /* lib/image/cache.h: the cache itself */
+#include "image/unpacked.h" /* node-local unpacked copies */
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_SETUP 125
 #define EXIT_USAGE 2
@@ -34,7 +36,9 @@ static void usage(FILE *out)
 		"       sandbox-run cache [--config FILE] gc [--max-size SIZE] [--older-than DAYS]\n"
 		"Lists, removes or trims your image cache. gc removes images unused for DAYS,\n"
 		"then the least recently used until the cache fits SIZE (default: the site's\n"
-		"images.cache_max_size). Images a running sandbox uses are always kept.\n");
+		"images.cache_max_size). Images a running sandbox uses are always kept.\n"
+		"ls and gc also list and trim the node-local unpacked copies of squashfs\n"
+		"images (images.unpack_dir; defaults unpack_max_size, unpack_max_age).\n");
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -172,6 +176,67 @@ static int cmd_gc(struct sbx_cache *c, uint64_t max_size, uint64_t older_than)
 	return 0;
 }
 
+/* The node-local unpacked copies of squashfs images (images.unpack_dir),
+ * listed after the cache and trimmed with it; nothing when they are off. */
+static int unpacked_ls(const struct sbx_policy *pol)
+{
+	struct sbx_unpacked_item *items = NULL;
+	char *root = NULL, size[16], used[32], cap[32];
+	struct sbx_err err = { 0 };
+	time_t now = time(NULL);
+	uint64_t total = 0;
+	size_t n = 0;
+	int fd, rc = 0;
+
+	if (!pol->unpack_dir || !*pol->unpack_dir)
+		return 0;
+	fd = sbx_unpacked_open(pol, &root, &err);
+	if (fd < 0)
+		return fail(&err);
+	if (sbx_unpacked_list(fd, &items, &n) < 0) {
+		sbx_err_sys(&err, NULL, "unpacked copies '%s'", root);
+		rc = fail(&err);
+		goto out;
+	}
+	printf("\n%-12s  %7s  %-9s  %s\n", "UNPACKED", "SIZE", "LAST USED", "OF");
+	for (size_t i = 0; i < n; i++) {
+		total += items[i].bytes;
+		printf("%.12s  %7s  %-9s  %s\n", items[i].name + 1,
+		       items[i].failed ? "-" : human(items[i].bytes, size), age(now, items[i].last_use, used),
+		       items[i].failed ? "unpack failed, squashfuse used" :
+		       items[i].name[0] == 'c' ? "cache entry" : "squashfs file");
+	}
+	printf("%zu unpacked cop%s, %s (%s) in %s\n", n, n == 1 ? "y" : "ies", human(total, size),
+	       cap_text(pol->unpack_max_size, cap), root);
+out:
+	free(items);
+	free(root);
+	close(fd);
+	return rc;
+}
+
+static int unpacked_gc(const struct sbx_policy *pol, uint64_t max_size, uint64_t days)
+{
+	char *root = NULL, freed_s[16];
+	struct sbx_err err = { 0 };
+	uint64_t freed = 0;
+	int fd, rc = 0;
+
+	if (!pol->unpack_dir || !*pol->unpack_dir)
+		return 0;
+	fd = sbx_unpacked_open(pol, &root, &err);
+	if (fd < 0)
+		return fail(&err);
+	if (sbx_unpacked_gc(fd, max_size, days, NULL, &freed) < 0) {
+		sbx_err_sys(&err, NULL, "unpacked copies '%s': gc", root);
+		rc = fail(&err);
+	} else
+		printf("unpacked copies: freed %s\n", human(freed, freed_s));
+	free(root);
+	close(fd);
+	return rc;
+}
+
 /* Options may come before or after the command (getopt_long permutes).
  * Returns -1 when parsed, else the exit status (0 after --help). */
 static int parse(int argc, char **argv, struct cache_opts *o)
@@ -250,12 +315,18 @@ int sbx_cache_main(int argc, char **argv)
 		rc = fail(&err);
 		goto out;
 	}
-	if (strcmp(o.command, "ls") == 0)
+	if (strcmp(o.command, "ls") == 0) {
 		rc = cmd_ls(&c);
-	else if (strcmp(o.command, "rm") == 0)
+		if (rc == 0)
+			rc = unpacked_ls(&pol);
+	} else if (strcmp(o.command, "rm") == 0) {
 		rc = cmd_rm(&c, &o);
-	else
+	} else {
 		rc = cmd_gc(&c, o.max_size ? max_size : pol.cache_max_size, days * DAY);
+		if (rc == 0)
+			rc = unpacked_gc(&pol, o.max_size ? max_size : pol.unpack_max_size,
+					 o.older_than ? days : pol.unpack_max_age);
+	}
 out:
 	sbx_cache_close(&c);
 	sbx_policy_free(&pol);

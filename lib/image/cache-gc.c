@@ -24,15 +24,12 @@ static int name_hex(const char *name, char hex[65])
 	return 0;
 }
 
-static int du_tree(int at, const char *name, uint64_t *total);
-
 static int du_child(int dfd, const char *name, void *total)
 {
-	return du_tree(dfd, name, total) < 0 && errno != ENOENT ? -1 : 0;
+	return sbx_cache_du_tree(dfd, name, total) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* Allocated bytes of everything below at/name. */
-static int du_tree(int at, const char *name, uint64_t *total)
+int sbx_cache_du_tree(int at, const char *name, uint64_t *total)
 {
 	struct stat st;
 
@@ -74,7 +71,7 @@ static int item_load(struct sbx_cache *c, const char *hex, struct sbx_cache_item
 	memset(it, 0, sizeof(*it));
 	memcpy(it->hex, hex, 65);
 	snprintf(rel, sizeof(rel), "images/%s", hex);
-	if (du_tree(c->root_fd, rel, &it->size) < 0)
+	if (sbx_cache_du_tree(c->root_fd, rel, &it->size) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/source", rel);
 	fd = openat(c->root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -35,6 +35,10 @@ int sbx_cache_is_hex(const char *s, size_t n);
 /* Call fn for each name in at/dir but "." and ".."; stops at its first error. */
 int sbx_cache_each_name(int at, const char *dir, sbx_cache_name_fn fn, void *ctx);
 
+/* Allocated bytes of everything below at/name, added to *total (cache-gc.c;
+ * also the unpacked copies' gc). */
+int sbx_cache_du_tree(int at, const char *name, uint64_t *total);
+
 /* Open locks/<hex> (created when missing) and lock it (F_RDLCK or F_WRLCK)
  * without waiting: 0 locked (*fdp set), 1 busy, -1 error. */
 int sbx_cache_lock_entry(struct sbx_cache *c, const char *hex, short type, int *fdp);

@@ -22,6 +22,7 @@
 #include "spec/image.h"
 #include "image/digest.h"
 #include "image/layer.h"
+#include "image/unpacked.h"
 
 enum archive_kind { ARCHIVE_ROOTFS, ARCHIVE_DOCKER, ARCHIVE_OCI };
 
@@ -503,6 +504,19 @@ void sbx_image_init(struct sbx_image *img)
 {
 	memset(img, 0, sizeof(*img));
 	img->mnt_fd = -1;
+	img->unpacked_fd = -1;
+}
+
+/* A squashfs started before on this node runs from its unpacked copy, as a
+ * directory image (unpacked.h); else one is made in the background. */
+static void use_unpacked(const struct sbx_policy *pol, struct sbx_image *img, const char *cache_key)
+{
+	img->unpacked = sbx_unpacked_use(pol, img->squashfs, cache_key, &img->unpacked_fd);
+	if (!img->unpacked)
+		return;
+	img->dir = img->unpacked;
+	free(img->squashfs);
+	img->squashfs = NULL;
 }
 
 int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
@@ -528,7 +542,10 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 		return 0;
 	if (plan->image_kind == SBX_IMAGE_SQUASHFS) {
 		img->squashfs = strdup(plan->image);
-		return img->squashfs ? 0 : sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		if (!img->squashfs)
+			return sbx_err_set(err, ENOMEM, NULL, "out of memory");
+		use_unpacked(pol, img, NULL);
+		return 0;
 	}
 	/* What the archive holds, before anything is said or made: a file
 	 * that is no archive at all is one error line. */
@@ -595,6 +612,7 @@ int sbx_image_prepare(const struct sbx_policy *pol, const struct sbx_plan *plan,
 	if (found == 0 && stat(img->squashfs, &st) == 0)
 		progress("imported %s as %.19s (%s) in %.1f s", plan->image, key,
 			 sbx_human_size((uint64_t)st.st_blocks * 512, size, sizeof(size)), since(&j.start));
+	use_unpacked(pol, img, key);
 	rc = 0;
 out:
 	if (j.tmp_fd >= 0)
@@ -618,4 +636,11 @@ void sbx_image_release(struct sbx_image *img)
 	sbx_image_config_free(&img->cfg);
 	free(img->squashfs);
 	img->squashfs = NULL;
+	if (img->unpacked_fd >= 0)
+		close(img->unpacked_fd);
+	img->unpacked_fd = -1;
+	if (img->dir == img->unpacked)
+		img->dir = NULL;
+	free(img->unpacked);
+	img->unpacked = NULL;
 }

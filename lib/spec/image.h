@@ -12,7 +12,7 @@
 
 enum sbx_image_kind {
 	SBX_IMAGE_DIR = 0,     /* a root filesystem directory, used in place */
-	SBX_IMAGE_SQUASHFS,    /* a squashfs file, mounted (FUSE), never unpacked */
+	SBX_IMAGE_SQUASHFS,    /* a squashfs file, mounted (FUSE); later starts may use an unpacked copy */
 	SBX_IMAGE_OCI_DIR,     /* an OCI image layout directory */
 	SBX_IMAGE_ARCHIVE,     /* a tar (any compression): rootfs, docker save or OCI archive */
 	SBX_IMAGE_REGISTRY,    /* docker://[REGISTRY/]REPO[:TAG|@sha256:...] */
@@ -66,6 +66,8 @@ struct sbx_image {
 	struct sbx_image_config cfg;  /* the OCI config; empty for directories and squashfs files */
 	int mnt_fd;                   /* the helper's mount of squashfs, or -1 */
 	struct sbx_image_hold *hold;  /* the cache entry, held (shared) while the sandbox lives; or NULL */
+	char *unpacked;               /* dir is a node-local unpacked copy of a squashfs (images.unpack_dir) */
+	int unpacked_fd;              /* that copy, held (flock shared) while the sandbox lives; or -1 */
 };
 
 #endif

@@ -54,6 +54,9 @@ static const struct key keys[] = {
 	KEY("images", "cache_wait", KEY_COUNT, cache_wait),
 	KEY("images", "tag_ttl", KEY_COUNT, tag_ttl),
 	KEY("images", "max_unpacked_size", KEY_SIZE, max_unpacked_size),
+	KEY("images", "unpack_dir", KEY_PATH, unpack_dir),
+	KEY("images", "unpack_max_size", KEY_SIZE, unpack_max_size),
+	KEY("images", "unpack_max_age", KEY_COUNT, unpack_max_age),
 	KEY("images", "entrypoint", KEY_BOOL, entrypoint),
 	KEY("images", "kernel_squashfs", KEY_DIRS, kernel_squashfs),
 	KEY("mounts", "allowed_sources", KEY_DIRS, mount_sources),
@@ -749,6 +752,8 @@ int sbx_policy_init_defaults(struct sbx_policy *pol, struct sbx_err *err)
 		.max_unpacked_size = 64 * GIB,
 		/* srun from inside a sandboxed batch script: the host's client. */
 		.slurm_client = 1,
+		.unpack_max_size = 20 * GIB,
+		.unpack_max_age = 14,
 	};
 	int rc = -1;
 
@@ -934,6 +939,7 @@ void sbx_policy_free(struct sbx_policy *pol)
 	sbx_strv_clear(&pol->dev_expose_if_set);
 	sbx_strv_clear(&pol->host_binds);
 	sbx_strv_clear(&pol->host_binds_if_set);
+	free(pol->unpack_dir);
 	sbx_strv_clear(&pol->image_paths);
 	sbx_strv_clear(&pol->registries);
 	sbx_strv_clear(&pol->insecure_registries);

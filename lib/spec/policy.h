@@ -38,6 +38,9 @@ struct sbx_policy {
 	uint64_t cache_wait;           /* cache_wait = seconds to wait for another import of the same image */
 	uint64_t tag_ttl;              /* tag_ttl = seconds a tag's digest is trusted without asking the registry */
 	uint64_t max_unpacked_size;    /* max_unpacked_size = SIZE: an image's files, all layers together */
+	char *unpack_dir;              /* unpack_dir = DIR: node-local unpacked copies of squashfs images (<DIR>/<uid>); NULL: off */
+	uint64_t unpack_max_size;      /* unpack_max_size = SIZE: each user's copies are cut back to it */
+	uint64_t unpack_max_age;       /* unpack_max_age = days a copy is kept unused */
 	int entrypoint;                /* entrypoint = yes|no: run the image's Entrypoint by default */
 	struct sbx_strv kernel_squashfs; /* kernel_squashfs = admin dirs whose squashfs images the kernel mounts (Slurm) */
 

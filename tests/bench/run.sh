@@ -132,6 +132,28 @@ policy() {
 	mkdir -p "$T/cache"
 	chmod 1777 "$T/cache"
 	chmod 644 "$T/sandbox.conf"
+	# The same with node-local unpacked copies of squashfs images on
+	# (images.unpack_dir): the rows marked "unpacked copy" use it.
+	sed "/^\[images\]/a unpack_dir = $T/unpack" "$T/sandbox.conf" >"$T/unpacked.conf"
+	mkdir -p "$T/unpack"
+	chmod 1777 "$T/unpack"
+	chmod 644 "$T/unpacked.conf"
+}
+
+# unpacked_copy [PREFIX...] -- IMAGE: start IMAGE once with unpacked copies on
+# and wait (at most a minute) until a start runs from its copy: the copy's
+# files are the user's, squashfuse shows the image's root as the overflow uid.
+unpacked_copy() {
+	local -a pfx=()
+	local i img
+	while [ "$1" != -- ]; do pfx+=("$1"); shift; done
+	img=$2
+	for i in $(seq 600); do
+		[ "$("${pfx[@]}" "$SBX" --config "$T/unpacked.conf" --image "$img" -- stat -c %u /bin/busybox 2>/dev/null)" = \
+			"$("${pfx[@]}" id -u)" ] && return 0
+		sleep 0.1
+	done
+	echo "  (no unpacked copy of $img after a minute: its rows measure squashfuse)"
 }
 
 machine() {
@@ -179,6 +201,8 @@ start_section() {
 	fi
 	measure "sandbox-run, directory" "$SBX" --config "$conf" --image "$img" -- /bin/true
 	measure "sandbox-run, squashfs" "$SBX" --config "$conf" --image "$img.sqfs" -- /bin/true
+	unpacked_copy -- "$img.sqfs"
+	measure "sandbox-run, squashfs, unpacked copy" "$SBX" --config "$T/unpacked.conf" --image "$img.sqfs" -- /bin/true
 	cache_hit
 	echo "  ratios:"
 	row "sandbox-run dir / bwrap (goal <= 1.0)" "sandbox-run, directory" "bwrap --unshare-all"
@@ -188,7 +212,8 @@ start_section() {
 	row "sandbox-run squashfs / ch-run squashfs" "sandbox-run, squashfs" "ch-run, squashfs"
 	echo "  differences over sandbox-run dir (ms):"
 	local k
-	for k in "sandbox-run, squashfs" "cache hit, by tag" "cache hit, by digest"; do
+	for k in "sandbox-run, squashfs" "sandbox-run, squashfs, unpacked copy" "cache hit, by tag" \
+		"cache hit, by digest" "cache hit, by tag, unpacked copy" "cache hit, by digest, unpacked copy"; do
 		printf '  %-44s %6s   (goal: squashfs <= +20, cache hit <= +5)\n' "$k" \
 			"$(minus "${MEAN[$k]:-n/a}" "${MEAN["sandbox-run, directory"]}")"
 	done
@@ -219,31 +244,43 @@ cache_hit() {
 	measure "cache hit, by tag" "$SBX" --config "$T/sandbox.conf" --image "$ref" -- /bin/true
 	measure "cache hit, by digest" "$SBX" --config "$T/sandbox.conf" \
 		--image "docker://$REGISTRY/bench/img@$digest" -- /bin/true
+	unpacked_copy -- "$ref"
+	measure "cache hit, by tag, unpacked copy" "$SBX" --config "$T/unpacked.conf" --image "$ref" -- /bin/true
+	measure "cache hit, by digest, unpacked copy" "$SBX" --config "$T/unpacked.conf" \
+		--image "docker://$REGISTRY/bench/img@$digest" -- /bin/true
 	registry_stop
 }
 
 # ------------------------------------------------------------ small files
 
-# files_rows LABEL: dir and squashfs images, N files, time of the cat run
-# minus that of a run of true in the same image.
+# files_rows LABEL: dir and squashfs images, and the squashfs from its
+# unpacked copy (images.unpack_dir; rows "files<N>.sqfs unpacked"), N files,
+# time of the cat run minus that of a run of true in the same image.
 files_rows() {
-	local n k conf=$T/sandbox.conf
+	local n k img conf
 	for n in 5000 50000; do
-		for k in "" .sqfs; do
-			measure "files$n$k: true" "${PFX[@]}" "$SBX" --config "$conf" --image "$T/files$n$k" -- /bin/true
-			measure "files$n$k: cat" "${PFX[@]}" "$SBX" --config "$conf" --image "$T/files$n$k" -- \
+		unpacked_copy "${PFX[@]}" -- "$T/files$n.sqfs"
+		for k in "" .sqfs ".sqfs unpacked"; do
+			img=$T/files$n${k%% *} conf=$T/sandbox.conf
+			[ "$k" != ".sqfs unpacked" ] || conf=$T/unpacked.conf
+			measure "files$n$k: true" "${PFX[@]}" "$SBX" --config "$conf" --image "$img" -- /bin/true
+			measure "files$n$k: cat" "${PFX[@]}" "$SBX" --config "$conf" --image "$img" -- \
 				sh -c 'cat /data/*/* >/dev/null'
 		done
 	done
 	echo "  reading only (cat minus true, ms) and ratio squashfs / directory (goal <= 1.3):"
 	for n in 5000 50000; do
-		local d s
-		d=$(minus "${MEAN["files$n: cat"]}" "${MEAN["files$n: true"]}")
-		s=$(minus "${MEAN["files$n.sqfs: cat"]}" "${MEAN["files$n.sqfs: true"]}")
-		printf '  %-44s dir %8s  squashfs %8s  ratio %s\n' "$n files $1" "$d" "$s" "$(ratio "$s" "$d")"
-		printf '  %-44s dir %8s  squashfs %8s  ratio %s\n' "$n files $1, whole run" \
-			"${MEAN["files$n: cat"]}" "${MEAN["files$n.sqfs: cat"]}" \
-			"$(ratio "${MEAN["files$n.sqfs: cat"]}" "${MEAN["files$n: cat"]}")"
+		local d s label
+		for k in .sqfs ".sqfs unpacked"; do
+			label="$n files $1"
+			[ "$k" = .sqfs ] || label="$n files $1, unpacked copy"
+			d=$(minus "${MEAN["files$n: cat"]}" "${MEAN["files$n: true"]}")
+			s=$(minus "${MEAN["files$n$k: cat"]}" "${MEAN["files$n$k: true"]}")
+			printf '  %-44s dir %8s  squashfs %8s  ratio %s\n' "$label" "$d" "$s" "$(ratio "$s" "$d")"
+			printf '  %-44s dir %8s  squashfs %8s  ratio %s\n' "$label, whole run" \
+				"${MEAN["files$n: cat"]}" "${MEAN["files$n$k: cat"]}" \
+				"$(ratio "${MEAN["files$n$k: cat"]}" "${MEAN["files$n: cat"]}")"
+		done
 	done
 }
 

@@ -103,6 +103,9 @@ static void assert_same_settings(const struct sbx_policy *a,
 	assert_int_equal(a->cache_wait, b->cache_wait);
 	assert_int_equal(a->tag_ttl, b->tag_ttl);
 	assert_int_equal(a->max_unpacked_size, b->max_unpacked_size);
+	assert_str_or_null(a->unpack_dir, b->unpack_dir);
+	assert_int_equal(a->unpack_max_size, b->unpack_max_size);
+	assert_int_equal(a->unpack_max_age, b->unpack_max_age);
 	assert_int_equal(a->entrypoint, b->entrypoint);
 	assert_strv_same(&a->kernel_squashfs, &b->kernel_squashfs);
 	assert_strv_same(&a->mount_sources, &b->mount_sources);
@@ -282,7 +285,8 @@ static void the_example_config_shows_every_key_at_its_default(void **state)
 	assert_list(&seen,
 		    "images.allowed images.registries images.insecure_registries "
 		    "images.cache_dir images.cache_max_size images.cache_wait images.tag_ttl "
-		    "images.max_unpacked_size images.entrypoint images.kernel_squashfs "
+		    "images.max_unpacked_size images.unpack_dir images.unpack_max_size "
+		    "images.unpack_max_age images.entrypoint images.kernel_squashfs "
 		    "mounts.allowed_sources mounts.mount_home "
 		    "mounts.allow_mount_home rootfs.writable rootfs.allow_writable "
 		    "rootfs.writable_size rootfs.tmp_size rootfs.sys rootfs.tmp "
