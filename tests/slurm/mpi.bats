@@ -93,6 +93,8 @@ run_mpi() {
 	# Two ranks per node, one line each: both identical on each node.
 	[ "$(sort -u <<<"$output" | wc -l)" -eq 3 ]
 	[ "$(awk '{print $1}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+	# ... and each node its own ipc namespace: shared memory stays in a node.
+	[ "$(awk '{print $2}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
 }
 
 @test "a sandboxed batch script runs MPICH ranks with srun --mpi=pmi2 from inside" {
