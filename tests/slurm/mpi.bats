@@ -97,6 +97,7 @@ run_mpi() {
 	[ "$(awk '{print $2}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
 }
 
+# Two nodes: the MPICH-over-UCX-TCP hang in MPI_Finalize above applies here too.
 @test "a sandboxed batch script runs MPICH ranks with srun --mpi=pmi2 from inside" {
 	cat >"$WORK/mpi.sh" <<-EOF
 	#!/bin/sh
