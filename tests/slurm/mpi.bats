@@ -29,14 +29,20 @@ teardown_file() {
 	slurm_teardown_cluster
 }
 
+# A test that failed or timed out leaves no job behind for the next one: its
+# ranks would keep the test user's CPU and the cluster's nodes.
+teardown() {
+	[ -z "${WORK:-}" ] || as_user scancel --user="$SBX_USER" >/dev/null 2>&1 || true
+}
+
 # run_mpi FLAVOUR PMI NODES [ENV...]: 2 ranks per node of the test program,
 # one line on success.
 run_mpi() {
 	local flavour=$1 pmi=$2 nodes=$3 n=$(($3 * 2))
 	shift 3
-	# --time: a step that never starts or never ends fails the test instead
-	# of wedging the suite.
-	run --separate-stderr as_user env "$@" timeout 180 srun --time=2 -N"$nodes" -n"$n" --ntasks-per-node=2 --mpi="$pmi" \
+	# --time, timeout: a step that never starts or never ends fails the test
+	# within two minutes instead of wedging the suite.
+	run --separate-stderr as_user env "$@" timeout 120 srun --time=2 -N"$nodes" -n"$n" --ntasks-per-node=2 --mpi="$pmi" \
 		--sandbox-image="$MPI_IMG" /opt/mpitest/allreduce-"$flavour"
 	[ "$status" -eq 0 ] || { echo "srun: $status: $output $stderr" >&2; return 1; }
 	[ "$output" = "mpitest: ok size $n allreduce $((n * (n - 1) / 2)) ring ok" ] ||
@@ -64,26 +70,41 @@ run_mpi() {
 	run_mpi openmpi pmix 1 OMPI_MCA_btl=self,vader
 }
 
+# Debian 12's MPICH (4.0.2) is built for UCX only (ch4:ucx). Between the
+# sandboxes of different nodes UCX has only TCP (its shared-memory transports
+# check the ipc and pid namespaces), and with UCX 1.13's TCP transport
+# MPI_Finalize of MPICH 4.0.2 hangs now and then after the result is printed:
+# one rank spins in ucp_worker_progress flushing its endpoints while the
+# others wait in PMI. That happens without Slurm and without this project
+# too (mpiexec.mpich -n 6 -genv UCX_TLS tcp,self in one sandbox-run hangs in
+# most runs on the development machine); see docs/slurm.md "MPI".
 @test "MPICH over srun --mpi=pmi2: 3 nodes x 2 sandboxed ranks, allreduce and ring checked" {
 	run_mpi mpich pmi2 3
 }
 
+@test "MPICH over srun --mpi=pmi2: 2 ranks of a node talk through shared memory in their sandbox" {
+	run_mpi mpich pmi2 1 UCX_TLS=self,sm
+}
+
 @test "ranks of a node share one sandbox: the same ipc namespace and /dev/shm" {
-	run --separate-stderr as_user timeout 180 srun --time=2 -N3 -n6 --ntasks-per-node=2 --sandbox-image="$MPI_IMG" \
+	run --separate-stderr as_user timeout 120 srun --time=2 -N3 -n6 --ntasks-per-node=2 --sandbox-image="$MPI_IMG" \
 		sh -c 'echo "$SLURMD_NODENAME $(readlink /proc/self/ns/ipc) $(stat -c %i /dev/shm)"'
 	[ "$status" -eq 0 ]
 	# Two ranks per node, one line each: both identical on each node.
 	[ "$(sort -u <<<"$output" | wc -l)" -eq 3 ]
 	[ "$(awk '{print $1}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+	# ... and each node its own ipc namespace: shared memory stays in a node.
+	[ "$(awk '{print $2}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
 }
 
+# Two nodes: the MPICH-over-UCX-TCP hang in MPI_Finalize above applies here too.
 @test "a sandboxed batch script runs MPICH ranks with srun --mpi=pmi2 from inside" {
 	cat >"$WORK/mpi.sh" <<-EOF
 	#!/bin/sh
 	#SBATCH --sandbox-image=$MPI_IMG
 	srun --mpi=pmi2 -n4 --ntasks-per-node=2 /opt/mpitest/allreduce-mpich
 	EOF
-	run --separate-stderr as_user timeout 240 sbatch --wait --time=3 -N2 --ntasks-per-node=2 -o "$WORK/mpi.out" "$WORK/mpi.sh"
+	run --separate-stderr as_user timeout 180 sbatch --wait --time=3 -N2 --ntasks-per-node=2 -o "$WORK/mpi.out" "$WORK/mpi.sh"
 	cat "$WORK/mpi.out" >&2
 	[ "$status" -eq 0 ]
 	[ "$(cat "$WORK/mpi.out")" = "mpitest: ok size 4 allreduce 6 ring ok" ]
