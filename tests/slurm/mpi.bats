@@ -78,7 +78,10 @@ run_mpi() {
 # others wait in PMI. That happens without Slurm and without this project
 # too (mpiexec.mpich -n 6 -genv UCX_TLS tcp,self in one sandbox-run hangs in
 # most runs on the development machine); see docs/slurm.md "MPI".
+# SBX_MPICH_TCP=1 runs it anyway (it passes in some runs and hangs in others).
 @test "MPICH over srun --mpi=pmi2: 3 nodes x 2 sandboxed ranks, allreduce and ring checked" {
+	[ "${SBX_MPICH_TCP:-0}" = 1 ] ||
+		skip "MPICH 4.0.2 over UCX 1.13 TCP hangs in MPI_Finalize, with or without a sandbox (docs/slurm.md, MPI)"
 	run_mpi mpich pmi2 3
 }
 
@@ -97,15 +100,19 @@ run_mpi() {
 	[ "$(awk '{print $2}' <<<"$output" | sort -u | wc -l)" -eq 3 ]
 }
 
-# Two nodes: the MPICH-over-UCX-TCP hang in MPI_Finalize above applies here too.
-@test "a sandboxed batch script runs MPICH ranks with srun --mpi=pmi2 from inside" {
+# srun from inside the batch script, with MPI: OpenMPI over pmix across two
+# nodes (MPICH across nodes meets the UCX TCP hang above), and MPICH over
+# pmi2 within one node (UCX shared memory).
+@test "a sandboxed batch script runs MPI ranks with srun --mpi=pmix and --mpi=pmi2 from inside" {
 	cat >"$WORK/mpi.sh" <<-EOF
 	#!/bin/sh
 	#SBATCH --sandbox-image=$MPI_IMG
-	srun --mpi=pmi2 -n4 --ntasks-per-node=2 /opt/mpitest/allreduce-mpich
+	OMPI_MCA_btl=self,tcp srun --mpi=pmix -N2 -n4 --ntasks-per-node=2 /opt/mpitest/allreduce-openmpi
+	UCX_TLS=self,sm srun --mpi=pmi2 -N1 -n2 /opt/mpitest/allreduce-mpich
 	EOF
 	run --separate-stderr as_user timeout 180 sbatch --wait --time=3 -N2 --ntasks-per-node=2 -o "$WORK/mpi.out" "$WORK/mpi.sh"
 	cat "$WORK/mpi.out" >&2
 	[ "$status" -eq 0 ]
-	[ "$(cat "$WORK/mpi.out")" = "mpitest: ok size 4 allreduce 6 ring ok" ]
+	[ "$(cat "$WORK/mpi.out")" = "mpitest: ok size 4 allreduce 6 ring ok
+mpitest: ok size 2 allreduce 1 ring ok" ]
 }
