@@ -134,6 +134,8 @@ static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
 		}
 	}
 stop:
+	/* A test's "stop" here holds a stopping sandbox just before its end. */
+	(void)SBX_FAILPOINT("helper.stopping", NULL);
 	/* Killing pid 1 makes the kernel kill every process of the pid
 	 * namespace; the mounts go with the last of them. */
 	kill(init, SIGKILL);
