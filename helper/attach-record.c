@@ -1,7 +1,9 @@
-/* The other half of plugin/attach.c: a named sandbox's helper removes the
- * record that lets later steps of the job join it, once it stops. A step
- * that starts in between finds the helper gone (or its start time changed)
- * and starts a sandbox of its own. */
+/* The other half of plugin/attach.c: a named sandbox's helper withdraws
+ * the record that lets later steps of the job join it, before it ends the
+ * sandbox, and then says so on its control fd. The plugin (root, in the
+ * step's last task_exit) waits for that word before the step may end, so
+ * the job's next step finds no record of a sandbox that is ending and
+ * starts one of its own (plugin/step.c stop_helper). */
 #include "helper.h"
 
 #include <fcntl.h>
@@ -24,4 +26,14 @@ void sbx_attach_forget(const char *persist)
 	/* Only our own record: an attached step's helper is not ours. */
 	if (n > 0 && (buf[n] = '\0', atoi(buf) == (int)getpid()))
 		unlink(path);
+}
+
+void sbx_attach_withdraw(const char *persist, int control_fd)
+{
+	if (persist)
+		sbx_attach_forget(persist);
+	/* The plugin's end is a socket; sandbox-run's is a pipe we cannot
+	 * write to (EBADF), and it waits for our exit instead. */
+	if (control_fd >= 0)
+		(void)!write(control_fd, "w", 1);
 }

@@ -86,7 +86,7 @@ static void report_and_leave(struct sbx_cgroup *cg)
 	sbx_cgroup_leave(cg);
 }
 
-static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
+static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg, const char *persist)
 {
 	struct pollfd pfd[2];
 	struct signalfd_siginfo si;
@@ -134,6 +134,9 @@ static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
 		}
 	}
 stop:
+	/* No step may join a sandbox that is ending: the record goes first,
+	 * and the plugin waits for word of it before the step ends. */
+	sbx_attach_withdraw(persist, control_fd);
 	/* A test's "stop" here holds a stopping sandbox just before its end. */
 	(void)SBX_FAILPOINT("helper.stopping", NULL);
 	/* Killing pid 1 makes the kernel kill every process of the pid
@@ -342,9 +345,8 @@ static int build_main(int argc, char **argv)
 	}
 	/* A test's "stop" here stops a running sandbox's monitor. */
 	(void)SBX_FAILPOINT("helper.running", &err);
-	rc = monitor_loop(init, control_fd, &cg);
-	/* A named sandbox's record of its helper (plugin/attach.c) goes with
-	 * it, so that the job's next step starts a sandbox of its own. */
+	rc = monitor_loop(init, control_fd, &cg, plan.persist);
+	/* pid 1 may have ended on its own: the record goes with it. */
 	if (plan.persist)
 		sbx_attach_forget(plan.persist);
 	goto out;
