@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void sbx_attach_forget(const char *persist)
@@ -32,8 +33,9 @@ void sbx_attach_withdraw(const char *persist, int control_fd)
 {
 	if (persist)
 		sbx_attach_forget(persist);
-	/* The plugin's end is a socket; sandbox-run's is a pipe we cannot
-	 * write to (EBADF), and it waits for our exit instead. */
+	/* The plugin's end is a socket (MSG_NOSIGNAL: a peer already gone
+	 * must not kill us with SIGPIPE before the sandbox is ended);
+	 * sandbox-run's is a pipe (ENOTSOCK), and it waits for our exit. */
 	if (control_fd >= 0)
-		(void)!write(control_fd, "w", 1);
+		(void)!send(control_fd, "w", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }

@@ -410,12 +410,11 @@ int sbx_step_task_init(spank_t sp)
  * withdraws its record (helper/attach-record.c) and then writes a byte, or
  * is gone (EOF): the step ends only after that, so that the job's next
  * step cannot find and join a sandbox that is ending. The byte is only a
- * signal (never read as data), and the wait is bounded: the helper is the
- * user's process. */
+ * signal (never read), and the wait is bounded: the helper is the user's
+ * process. */
 static void stop_helper(void)
 {
 	struct pollfd pfd = { .fd = control_sock[1], .events = POLLIN };
-	char byte;
 
 	if (control_sock[1] < 0)
 		return;
@@ -425,12 +424,9 @@ static void stop_helper(void)
 		close(control_sock[0]);
 		control_sock[0] = -1;
 	}
-	if (sbx_plugin.name && shutdown(control_sock[1], SHUT_WR) == 0) {
+	if (sbx_plugin.name && shutdown(control_sock[1], SHUT_WR) == 0)
 		while (poll(&pfd, 1, WITHDRAW_WAIT_MS) < 0 && errno == EINTR)
 			;
-		if (pfd.revents & POLLIN)
-			(void)!read(control_sock[1], &byte, 1);
-	}
 	close(control_sock[1]);
 	control_sock[1] = -1;
 }
