@@ -116,8 +116,10 @@ int sbx_save_root(const struct sbx_plan *plan, const struct sbx_image *img, cons
 		  struct sbx_err *err);
 
 /* attach-record.c: remove the record plugin/attach.c left in a named
- * sandbox's directory for this helper, as it stops. */
-void sbx_attach_forget(const char *persist);
+ * sandbox's directory (persist_fd, or -1) for this helper; withdraw: that,
+ * then one byte on the control fd, before the sandbox is ended. */
+void sbx_attach_forget(int persist_fd);
+void sbx_attach_withdraw(int persist_fd, int control_fd);
 
 /* hooks.c: the site's hooks ([hooks] dir), taken on the host before any
  * namespace (root's only, kept as fds), run by pid 1 before pivot_root with

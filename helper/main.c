@@ -86,7 +86,7 @@ static void report_and_leave(struct sbx_cgroup *cg)
 	sbx_cgroup_leave(cg);
 }
 
-static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
+static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg, int persist_fd)
 {
 	struct pollfd pfd[2];
 	struct signalfd_siginfo si;
@@ -134,6 +134,11 @@ static int monitor_loop(pid_t init, int control_fd, struct sbx_cgroup *cg)
 		}
 	}
 stop:
+	/* No step may join a sandbox that is ending: the record goes first,
+	 * and the plugin waits for word of it before the step ends. */
+	sbx_attach_withdraw(persist_fd, control_fd);
+	/* A test's "stop" here holds a stopping sandbox just before its end. */
+	(void)SBX_FAILPOINT("helper.stopping", NULL);
 	/* Killing pid 1 makes the kernel kill every process of the pid
 	 * namespace; the mounts go with the last of them. */
 	kill(init, SIGKILL);
@@ -214,7 +219,7 @@ static int build_main(int argc, char **argv)
 	struct sbx_fuse fuse = { .pid = 0, .mnt_fd = -1 };
 	struct sbx_image img;
 	char *policy_path = NULL, buf[SBX_ERR_MAX];
-	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 };
+	int status_fd = SBX_STATUS_FD, control_fd = -1, sync[2] = { -1, -1 }, persist_fd = -1;
 	int argi = 1, rc = 125;
 	pid_t parent = 0, init;
 	ssize_t n;
@@ -265,6 +270,12 @@ static int build_main(int argc, char **argv)
 	if ((!req.cgroup_view && sbx_cgroup_enter(&plan, &cg, &err) < 0) ||
 	    SBX_FAILPOINT("helper.cgroup", &err) < 0)
 		goto fail;
+	/* The named sandbox's directory, for its attach record: by fd, since
+	 * pid 1's pivot_root moves our root too (same mount namespace). */
+	if (plan.persist && (persist_fd = open(plan.persist, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		sbx_err_sys(&err, NULL, "persist '%s'", plan.persist);
+		goto fail;
+	}
 	if (unshare(CLONE_NEWUSER) < 0) {
 		sbx_err_sys(&err, "are unprivileged user namespaces enabled? see sandbox-run info",
 			    "user namespace");
@@ -340,17 +351,17 @@ static int build_main(int argc, char **argv)
 	}
 	/* A test's "stop" here stops a running sandbox's monitor. */
 	(void)SBX_FAILPOINT("helper.running", &err);
-	rc = monitor_loop(init, control_fd, &cg);
-	/* A named sandbox's record of its helper (plugin/attach.c) goes with
-	 * it, so that the job's next step starts a sandbox of its own. */
-	if (plan.persist)
-		sbx_attach_forget(plan.persist);
+	rc = monitor_loop(init, control_fd, &cg, persist_fd);
+	/* pid 1 may have ended on its own: the record goes with it. */
+	sbx_attach_forget(persist_fd);
 	goto out;
 fail:
 	sbx_status_record(status_fd, "error", "%s", err.msg);
 	sbx_cgroup_leave(&cg);
 	rc = 125;
 out:
+	if (persist_fd >= 0)
+		close(persist_fd);
 	sbx_squashfs_stop(&fuse);
 	sbx_image_release(&img);
 	if (sync[0] >= 0)

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <slurm/slurm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util/cgroupfs.h"
@@ -24,9 +26,9 @@
  * others.
  *
  * Root (slurmstepd) holds no pid of the helper: it ends the sandbox by
- * closing the write end of the control pipe below, which no other process
- * has (O_CLOEXEC: the tasks lose their copies at exec, the helper never
- * gets one). The helper's pid on the page is for the tasks, which run as
+ * shutting down its end of the control socket pair below, which no other
+ * process has (O_CLOEXEC: the tasks lose their copies at exec, the helper
+ * never gets one). The helper's pid on the page is for the tasks, which run as
  * the user: task 0 has it from fork, and the others join through it. */
 struct sbx_step_shared {
 	pthread_mutex_t lock;
@@ -38,9 +40,10 @@ struct sbx_step_shared {
 	char error[SBX_ERR_MAX + 16];
 };
 
-/* The step's control pipe (user_init): [0] goes to the helper as its
- * SBX_CONTROL_FD, [1] stays in slurmstepd until the step's last task ends. */
-static int control_pipe[2] = { -1, -1 };
+/* The step's control socket pair (user_init): [0] goes to the helper as
+ * its SBX_CONTROL_FD, [1] stays in slurmstepd until the step's last task
+ * ends. A socket, not a pipe: the helper answers on it (stop_helper). */
+static int control_sock[2] = { -1, -1 };
 
 static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
 {
@@ -201,8 +204,9 @@ int sbx_step_user_init(spank_t sp, struct sbx_err *err)
 	pthread_mutexattr_destroy(&attr);
 	sbx_plugin.shared = sh;
 	/* Before the tasks are forked, so that slurmstepd alone keeps [1]. */
-	if (control_pipe[0] < 0 && pipe2(control_pipe, O_CLOEXEC) < 0)
-		return sbx_err_sys(err, NULL, "step: control pipe");
+	if (control_sock[0] < 0 &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control_sock) < 0)
+		return sbx_err_sys(err, NULL, "step: control socket");
 	return 0;
 }
 
@@ -214,7 +218,7 @@ static struct sbx_launch_opts launch_opts(void)
 	opts.policy_path = sbx_plugin.policy_path;
 	/* Task 0 may end long before the others; the sandbox must not. */
 	opts.detach = 1;
-	opts.control_fd = control_pipe[0];
+	opts.control_fd = control_sock[0];
 	opts.image_fd = sbx_kernel_image_fd();
 	return opts;
 }
@@ -397,19 +401,34 @@ int sbx_step_task_init(spank_t sp)
 	return 0;
 }
 
+/* How long the end of a named step waits for its helper's word. */
+#define WITHDRAW_WAIT_MS 5000
+
 /* As root: the helper sees EOF on its control fd and ends the sandbox.
  * No pid, no path: nothing the user could have changed is acted on, and a
- * helper already gone is what was wanted. */
+ * helper already gone is what was wanted. A named sandbox's helper first
+ * withdraws its record (helper/attach-record.c) and then writes a byte, or
+ * is gone (EOF): the step ends only after that, so that the job's next
+ * step cannot find and join a sandbox that is ending. The byte is only a
+ * signal (never read), and the wait is bounded: the helper is the user's
+ * process. */
 static void stop_helper(void)
 {
-	struct sbx_sandbox sb = { .helper_pid = 0, .detached = 1, .control_fd = control_pipe[1],
-				  .cgroup = "" };
-	struct sbx_err ignored;
+	struct pollfd pfd = { .fd = control_sock[1], .events = POLLIN };
 
-	if (control_pipe[1] >= 0) {
-		sbx_sandbox_stop(&sb, &ignored);
-		control_pipe[1] = -1;
+	if (control_sock[1] < 0)
+		return;
+	/* The last task has ended: no helper is started from here on, and
+	 * our copy of its end would hide the EOF of a helper that is gone. */
+	if (control_sock[0] >= 0) {
+		close(control_sock[0]);
+		control_sock[0] = -1;
 	}
+	if (sbx_plugin.name && shutdown(control_sock[1], SHUT_WR) == 0)
+		while (poll(&pfd, 1, WITHDRAW_WAIT_MS) < 0 && errno == EINTR)
+			;
+	close(control_sock[1]);
+	control_sock[1] = -1;
 }
 
 /* slurmstepd, as root, once per task after Slurm put it in its cgroup and
@@ -482,9 +501,9 @@ void sbx_step_exit(void)
 		sbx_plugin.task_cgroups = NULL;
 	}
 	stop_helper();
-	if (control_pipe[0] >= 0) {
-		close(control_pipe[0]);
-		control_pipe[0] = -1;
+	if (control_sock[0] >= 0) {
+		close(control_sock[0]);
+		control_sock[0] = -1;
 	}
 	if (sbx_plugin.shared) {
 		munmap(sbx_plugin.shared, sizeof(*sbx_plugin.shared));

@@ -197,3 +197,32 @@ GATED='while [ ! -e "$0/go" ]; do sleep 0.05; done; cat /marker'
 	assert_step_works "$WORK/image"
 	fault_survived "slurm slurmd restart"
 }
+
+@test "a named step whose helper is still stopping: the job's next named step starts its own sandbox" {
+	local helper first second
+	leftovers_remember "$CACHE"
+	fault_injected "slurm named helper.stopping:stop"
+	# The first step's helper stops at helper.stopping, its sandbox still
+	# alive: the second step must not join it (it is ending) but start a
+	# sandbox of its own on the same writable layer.
+	cat >"$WORK/named.sh" <<-EOF
+	#!/bin/sh
+	SBX_FAILPOINT=helper.stopping:stop srun -N1 -n1 -w node1 --sandbox-name=n1 --sandbox-image=$WORK/image \
+		sh -c 'readlink /proc/self/ns/pid > /first-ns'
+	SBX_FAILPOINT=none srun -N1 -n1 -w node1 --sandbox-name=n1 sh -c 'cat /first-ns; readlink /proc/self/ns/pid'
+	EOF
+	chmod 755 "$WORK/named.sh"
+	rm -f "$WORK/named.out"
+	run --separate-stderr as_user env SBX_FAILPOINT=none sbatch --wait -N1 -w node1 -o "$WORK/named.out" "$WORK/named.sh"
+	helper=$(wait_stopped_helper)
+	kill -CONT "$helper"
+	cat "$WORK/named.out" >&2
+	[ "$status" -eq 0 ] || { echo "the job failed: $stderr" >&2; false; }
+	first=$(sed -n 1p "$WORK/named.out")
+	second=$(sed -n 2p "$WORK/named.out")
+	[[ "$first" == pid:* ]] && [[ "$second" == pid:* ]] || { echo "expected two pid namespaces" >&2; false; }
+	[ "$first" != "$second" ] || { echo "the second step joined the first step's ending sandbox" >&2; false; }
+	no_drained_node
+	assert_no_leftovers "$CACHE"
+	fault_survived "slurm named helper.stopping:stop"
+}
