@@ -102,7 +102,7 @@ assert_refused() {
 	EOF
 	chmod 755 "$WORK/named.sh"
 	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/named.out" "$WORK/named.sh"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { echo "$stderr"; cat "$WORK/named.out"; false; } >&2
 	[ "$(cat "$WORK/named.out")" = kept ]
 	# The job's epilog removes it on the node (shortly after the job ends).
 	for _ in $(seq 1 50); do
