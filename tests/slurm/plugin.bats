@@ -40,8 +40,15 @@ assert_refused() {
 }
 
 @test "srun -N3 -n6 runs every task in the sandbox, one sandbox per node" {
-	run --separate-stderr as_user srun -N3 -n6 --sandbox-image="$IMG" sh -c \
-		'echo "$SLURMD_NODENAME $(cat /marker) $(id -u) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/pid)"'
+	# A barrier: every task waits for all six, so the three sandboxes live
+	# at once (the kernel reuses a freed namespace's inode number, and a
+	# node whose tasks ended early could hand its number to the next).
+	mkdir "$WORK/barrier" && chmod 777 "$WORK/barrier"
+	run --separate-stderr as_user srun -N3 -n6 --sandbox-image="$IMG" \
+		--sandbox-mounts="$WORK/barrier:/barrier" sh -c \
+		'touch /barrier/$SLURM_PROCID; i=0
+		while [ "$(ls /barrier | wc -l)" -lt 6 ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+		echo "$SLURMD_NODENAME $(cat /marker) $(id -u) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/pid)"'
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$(wc -l <<<"$output")" -eq 6 ]
 	uid=$(id -u "$SBX_USER")
