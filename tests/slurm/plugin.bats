@@ -290,7 +290,7 @@ assert_refused() {
 @test "a task killed by SIGKILL (as by the OOM killer) ends the sandbox with the step" {
 	as_user srun -N1 -n2 --kill-on-bad-exit=1 --sandbox-image="$IMG" sh -c 'if [ "$SLURM_PROCID" = 0 ]; then kill -KILL $$; fi; sleep 4713' 3>&- &
 	srun_pid=$!
-	# Not "run wait": run's subshell has no child to wait for (127 at once),
+	# Not "run wait": run's subshell has no child to wait for (fails at once),
 	# and a slow node (TCG) then still had srun running 10 s later.
 	rc=0
 	wait "$srun_pid" || rc=$?
