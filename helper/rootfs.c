@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -129,6 +131,16 @@ out:
 	return rc;
 }
 
+static bool upper_on_overlayfs(int dir_fd)
+{
+	struct statfs st;
+	int saved = errno;
+	bool on = fstatfs(dir_fd, &st) == 0 && st.f_type == OVERLAYFS_SUPER_MAGIC;
+
+	errno = saved;
+	return on;
+}
+
 static int mount_overlay(const struct sbx_plan *plan, const struct sbx_image *img,
 			 struct host_fds *h, struct sbx_err *err)
 {
@@ -177,6 +189,11 @@ static int mount_overlay(const struct sbx_plan *plan, const struct sbx_image *im
 	if (errno == EINVAL &&
 	    mount("overlay", BASE "/root", "overlay", MS_NOSUID | MS_NODEV, opts + 10) == 0)
 		return SBX_FAILPOINT("mount.overlay", err);
+	/* overlayfs refuses an upper directory on overlayfs (EINVAL), as a
+	 * named_dir on a container's or a VM's overlay root would be. */
+	if (errno == EINVAL && persist_fd >= 0 && upper_on_overlayfs(persist_fd))
+		return sbx_err_set(err, EINVAL, "put named_dir in sandbox.conf on a filesystem other than overlayfs",
+				   "persist '%s': overlayfs takes no upper directory on overlayfs", plan->persist);
 	return sbx_err_sys(err, "the kernel needs overlayfs in user namespaces (5.11+); see sandbox-run info",
 			   "image '%s': overlay mount", plan->image);
 }

@@ -23,7 +23,7 @@ leftover_mounts() {
 	local ours
 	ours=$(basename "${SBX_CLUSTER:-/none}")
 	awk -v ours="$ours" '
-		$5 ~ "^(/tmp/sbx-cluster-|/var/tmp/sbx-jc-|/var/lib/sbx-named-)" && index($5, ours) == 0 { next }
+		$5 ~ "^(/tmp/sbx-cluster-|/var/tmp/sbx-jc-|/var/lib/sbx-named-|/var/lib/sbx-vm-named/sbx-named-)" && index($5, ours) == 0 { next }
 		$5 ~ "^/run/slurm-sandbox/" { next }
 		{ print $5, $9, $10 }' /proc/self/mountinfo | LC_ALL=C sort
 }

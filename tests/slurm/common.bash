@@ -24,7 +24,7 @@ slurm_start_cluster() {
 
 # Where the cluster's named sandboxes live (local-cluster.sh named_base).
 slurm_named_dir() {
-	echo "/var/lib/sbx-named-$(basename "$SBX_CLUSTER")"
+	echo "${SBX_NAMED_PARENT:-/var/lib}/sbx-named-$(basename "$SBX_CLUSTER")"
 }
 
 # The cluster stopped and removed, and the work directory $WORK.

@@ -15,6 +15,9 @@
 #   SBX_CLUSTER_CGROUP  v2: Slurm's cgroup/v2 (proctrack/cgroup, task/cgroup,
 #                     jobacct_gather/cgroup, IgnoreSystemd=yes); needs a
 #                     cgroup v2-only host such as the VM lanes' guests.
+#   SBX_NAMED_PARENT  where the named sandboxes' directory is made (default
+#                     /var/lib; it must take an overlayfs upper directory, which
+#                     the VM lanes' overlay root does not: slurm-suite.sh sets it)
 #                     Default: proctrack/linuxproc and task/none
 # Auth is auth/none + cred/none by default: no munged to manage. Prints
 # "export SLURM_CONF=..." on start.
@@ -34,7 +37,7 @@ free_port() {
 jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
 # Named sandboxes live in a root-owned directory (the plugin refuses one a
 # user could write to, as $P below /tmp would be).
-named_base() { echo "/var/lib/sbx-named-$(basename "$P")"; }
+named_base() { echo "${SBX_NAMED_PARENT:-/var/lib}/sbx-named-$(basename "$P")"; }
 
 munge_dir() { echo "$P/munge"; }
 

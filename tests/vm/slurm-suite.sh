@@ -5,7 +5,8 @@
 #
 #   tests/vm/slurm-suite.sh [SUITE.bats...]   (default: every tests/slurm/*.bats)
 #
-# Environment: BUILD (default <repo>/build; build-trixie in the trixie lane).
+# Environment: BUILD (default <repo>/build; build-trixie in the trixie lane);
+# SBX_SUITE_FILTER, a regex: only the tests whose names match (bats -f).
 # Prints bats' TAP, then "slurm-suite: N passed, N failed, N skipped" with the
 # Slurm and kernel versions; fails if any test failed.
 set -u
@@ -23,12 +24,18 @@ id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
 chmod -R o+rX "$repo/tests" "$BUILD"
 d=$BUILD
 while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+# Named sandboxes keep their upper directory below named_dir, and overlayfs
+# takes no upper directory on the guest's root, an overlay itself: a tmpfs.
+export SBX_NAMED_PARENT=/var/lib/sbx-vm-named
+mkdir -p "$SBX_NAMED_PARENT"
+mountpoint -q "$SBX_NAMED_PARENT" || mount -t tmpfs -o mode=0755 sbx-named "$SBX_NAMED_PARENT" ||
+	{ echo "slurm-suite: mount tmpfs on $SBX_NAMED_PARENT failed"; exit 1; }
 # squashfuse as the job's user (tests/run-all does the same on the host).
 [ ! -c /dev/fuse ] || chmod 0666 /dev/fuse
 
 tap=$(mktemp)
 start=$SECONDS
-(cd "$repo" && bats --tap "${suites[@]}") | tee "$tap"
+(cd "$repo" && bats --tap ${SBX_SUITE_FILTER:+-f "$SBX_SUITE_FILTER"} "${suites[@]}") | tee "$tap"
 rc=${PIPESTATUS[0]}
 skip=$(grep -c '^ok [0-9][0-9]* .* # skip' "$tap")
 ok=$(($(grep -c '^ok [0-9]' "$tap") - skip))

@@ -19,13 +19,16 @@ set -eu
 cache=${SBX_VM_CACHE:-/var/cache/slurm-sandbox-vm}/trixie
 suite=trixie
 
-# tests/install-deps.sh's lists, plus what the guest's init needs (kmod,
+# tests/install-deps.sh's lists (trixie's names: libpmix2t64; zstd and
+# xz-utils, which Debian 12's standard install has, for mkoci.sh; curl for
+# registry.bash), plus what the guest's init needs (kmod,
 # iproute2, hostname) and what builds a .deb (dpkg-dev, debhelper, fakeroot).
 packages="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev
-	libarchive-dev libjson-c-dev nettle-dev
+	libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev
 	squashfuse fuse3 squashfs-tools skopeo
 	libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps util-linux
 	netcat-openbsd python3 umoci docker-registry apache2-utils strace
+	libpmix2t64 libpmix-dev zstd xz-utils curl
 	kmod hostname ca-certificates
 	dpkg-dev debhelper fakeroot"
 
