@@ -5,7 +5,8 @@
 #   make check-long      the long suites, as root: every failure point and action
 #                        (check-faults-long) and the load suite (check-load, tests/load/)
 #   make check-asan      the same suite against an ASan+UBSan build
-#   make check-vm        the VM lanes: cgroup v2 under qemu (tests/vm/), Debian 12 and 13
+#   make check-vm        the Debian 12 VM lane: cgroup v2 under qemu (tests/vm/)
+#   make check-vm-trixie the Debian 13 lane (kernel 6.12, Slurm 24.11; squashfuse hangs there: tests/vm/README.md)
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
@@ -224,8 +225,10 @@ check-long: check-faults-long check-load
 # The VM lanes (tests/vm/README.md): pure cgroup v2 kernels under qemu, with
 # Slurm's cgroup/v2 plugin. As root. Debian 12 (kernel 6.1, Slurm 22.05) runs
 # the host's build; Debian 13 (6.12, Slurm 24.11) a build of its own made in
-# a trixie root (build-trixie).
-check-vm: check-vm-bookworm check-vm-trixie
+# a trixie root (build-trixie). check-vm runs the Debian 12 lane only until
+# squashfuse_ll's hang in the Debian 13 guest is solved (tests/vm/README.md):
+# run that lane with make check-vm-trixie.
+check-vm: check-vm-bookworm
 
 check-vm-bookworm: all $(PROBE)
 	tests/vm/prepare.sh
