@@ -91,7 +91,8 @@ int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req
 		return 0;
 	/* The loader that runs slurmstepd, and its directory (libc's on
 	 * Debian and most distributions). */
-	if (!dladdr((void *)getauxval(AT_BASE), &info) || !info.dli_fname ||
+	/* AT_BASE is the loader's load address, given as an integer. */
+	if (!dladdr((void *)getauxval(AT_BASE), &info) || !info.dli_fname || // NOLINT(performance-no-int-to-ptr)
 	    !realpath(info.dli_fname, loader) || dir_of(loader, libdir, sizeof(libdir)) < 0)
 		return sbx_err_set(err, 0, NULL, "slurm client: cannot find the host's dynamic loader");
 	dl_iterate_phdr(find_libslurm, libslurm);

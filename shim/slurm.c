@@ -57,7 +57,7 @@ int sbx_shim_slurm_path(char ***env)
 	if (asprintf(&entry, "PATH=" SLURM_CLIENT_BIN "%s%s", path && *path ? ":" : "",
 		     path ? path : "") < 0)
 		return -1;
-	for (i = 0; (*env)[i]; i++) {
+	for (i = 0; *env && (*env)[i]; i++) {
 		if (strncmp((*env)[i], "PATH=", 5) == 0) {
 			(*env)[i] = entry;
 			return 0;
