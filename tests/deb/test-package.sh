@@ -15,7 +15,8 @@
 #   flock /tmp/sbx-check.lock tests/deb/test-package.sh [--no-build]
 #
 # Environment: SBX_CLUSTER (the test cluster's prefix), SBX_TEST_USER,
-# BATS_FILTER (bats -f, to run part of the Slurm suite), SBX_SLURM_TESTS=0
+# BATS_FILTER (bats -f, to run part of the Slurm suite), SBX_DEB_SUITES (the
+# Slurm suite files to run, default all), SBX_SLURM_TESTS=0
 # (leave the Slurm suite out: no cluster is started, no lock is needed).
 # Exit status 0 when every step passed. The last line reads
 # "check-deb: ... N passed, N failed, N skipped ...".
@@ -134,7 +135,7 @@ else
 	tap=$(mktemp)
 	start=$SECONDS
 	(cd "$repo" && BUILD="$links" SBX_TEST_USER="${SBX_TEST_USER:-sbxtest}" \
-		bats --tap ${BATS_FILTER:+-f "$BATS_FILTER"} tests/slurm/*.bats) | tee "$tap"
+		bats --tap ${BATS_FILTER:+-f "$BATS_FILTER"} ${SBX_DEB_SUITES:-tests/slurm/*.bats}) | tee "$tap"
 	rc=${PIPESTATUS[0]}
 	n_skip=$(grep -c '^ok [0-9][0-9]* .* # skip' "$tap")
 	n_ok=$(($(grep -c '^ok [0-9]' "$tap") - n_skip))
