@@ -6,6 +6,7 @@
  * empty), the archive and the pseudo file, and the scratch directory above
  * only that parent. The root is removed after each input (sbx_rmtree_at). */
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,16 +21,28 @@
 
 #define MAX_UNPACKED (64u << 20)
 
-static char base[64], outer[128];
+static char base[PATH_MAX], outer[PATH_MAX];
 
 static void setup(void)
 {
-	snprintf(base, sizeof(base), "%s/fuzz-layer.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(base))
-		abort();
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	/* The scratch paths below are built from base: a TMPDIR too long for
+	 * them is a setup error, named, not a finding. */
+	if (strlen(tmp) > PATH_MAX - 64) {
+		fprintf(stderr, "fuzz_layer: TMPDIR '%s' is too long; use a shorter one\n", tmp);
+		exit(2);
+	}
+	snprintf(base, sizeof(base), "%s/fuzz-layer.XXXXXX", tmp);
+	if (!mkdtemp(base)) {
+		perror("fuzz_layer: mkdtemp");
+		exit(2);
+	}
 	snprintf(outer, sizeof(outer), "%s/outer", base);
-	if (mkdir(outer, 0755) < 0)
-		abort();
+	if (mkdir(outer, 0755) < 0) {
+		perror("fuzz_layer: mkdir");
+		exit(2);
+	}
 }
 
 /* Abort unless dir holds only the names in allowed (NULL-terminated). */
@@ -62,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const none[] = { NULL };
 	struct sbx_unpack u = { 0 };
 	struct sbx_err err = { 0 };
-	char path[256], canary[256], archive[256];
+	char path[PATH_MAX], canary[PATH_MAX], archive[PATH_MAX];
 	int fd, outer_fd = -1, root_fd = -1;
 	mode_t mode;
 	uid_t uid;

@@ -7,6 +7,7 @@
  * config's and $LD/$LS by those of a small layer blob. The config is also
  * read on its own by sbx_image_config_load. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 #define SEP "\n%%\n"
 #define LAYER "fuzz layer\n"
 
-static char layout[64];
+static char layout[PATH_MAX];
 static char layer_hex[65];
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -40,12 +41,22 @@ static int write_file(const char *path, const void *data, size_t len)
 
 static void setup(void)
 {
-	char path[256];
+	char path[PATH_MAX];
 	const char *ol = "{\"imageLayoutVersion\": \"1.0.0\"}";
 
-	snprintf(layout, sizeof(layout), "%s/fuzz-oci.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(layout))
-		abort();
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	/* Blob paths add 90 characters to layout: a longer TMPDIR is a setup
+	 * error, named, not a finding. */
+	if (strlen(tmp) > PATH_MAX - 128) {
+		fprintf(stderr, "fuzz_oci: TMPDIR '%s' is too long; use a shorter one\n", tmp);
+		exit(2);
+	}
+	snprintf(layout, sizeof(layout), "%s/fuzz-oci.XXXXXX", tmp);
+	if (!mkdtemp(layout)) {
+		perror("fuzz_oci: mkdtemp");
+		exit(2);
+	}
 	snprintf(path, sizeof(path), "%s/blobs", layout);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", layout);
@@ -107,7 +118,7 @@ static char *with_blob(char *s, char c, const char *hex, size_t size)
 
 static int write_blob(const char *data, char hex[65])
 {
-	char path[256];
+	char path[PATH_MAX];
 
 	sbx_sha256_buf(data, strlen(data), hex);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, hex);
@@ -116,7 +127,7 @@ static int write_blob(const char *data, char hex[65])
 
 static void remove_blob(const char *hex)
 {
-	char path[256];
+	char path[PATH_MAX];
 
 	if (strcmp(hex, layer_hex) == 0)
 		return;
@@ -127,7 +138,7 @@ static void remove_blob(const char *hex)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf, *part[3] = { NULL, NULL, NULL }, *p, *index = NULL, *manifest = NULL;
-	char cfg_hex[65] = "", man_hex[65] = "", path[256];
+	char cfg_hex[65] = "", man_hex[65] = "", path[PATH_MAX];
 	struct sbx_image_config cfg = { 0 };
 	struct sbx_oci_image img;
 	struct sbx_err err = { 0 };

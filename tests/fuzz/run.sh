@@ -30,6 +30,7 @@ for t in "$@"; do
 	[ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$out/corpus/" 2>/dev/null
 	TMPDIR=$out/tmp "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$out/artifacts/" "$out/corpus" >"$out/log" 2>&1
+	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -n 1)
 	corpus=$(find "$out/corpus" -type f | wc -l)
 	crashes=$(find "$out/artifacts" -type f | wc -l)
@@ -38,6 +39,11 @@ for t in "$@"; do
 		status=1
 		find "$out/artifacts" -type f | sed 's/^/    /'
 		echo "    log: $out/log"
+	elif [ "$rc" -ne 0 ]; then
+		# No crashing input but a failed run: the target's own setup failed.
+		status=1
+		echo "    $t exited $rc without a crashing input; log: $out/log"
+		tail -n 3 "$out/log" | sed 's/^/    /'
 	fi
 done
 exit $status
