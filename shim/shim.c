@@ -178,18 +178,20 @@ int sbx_shim_main(int argc, char **argv)
 	struct sbx_err err = { 0 };
 	char line[SBX_ERR_MAX + 16];
 	const char *argv0 = getenv(SBX_ENV_ARGV0), *join = getenv(SBX_ENV_JOIN), *v;
-	char *workdir = getenv(SBX_ENV_WORKDIR);
+	const char *workdir = getenv(SBX_ENV_WORKDIR);
+	char *own_argv0 = NULL, *own_workdir = NULL, *path = NULL;
 	char **env = NULL;
 	struct sbx_strv cmd = { 0 };
 	sigset_t all, old;
 	pid_t pid;
+	int rc = 125;
 
 	/* Prepended (Slurm 24.11): the command is the rest of our argv. */
 	if ((v = getenv(SBX_ENV_PREPENDED)) && strcmp(v, "1") == 0) {
 		if (argc < 2) {
 			fprintf(stderr, "sandbox: exec: %s is set but no command follows the shim\n",
 				SBX_ENV_PREPENDED);
-			return 125;
+			goto out;
 		}
 		argv++;
 		argv0 = argv[0];
@@ -197,23 +199,25 @@ int sbx_shim_main(int argc, char **argv)
 	if (!argv0 || !join || atoi(join) <= 0) {
 		fprintf(stderr, "sandbox: exec: %s (or %s) and %s are not set (the shim is started by sandbox-run or the Slurm plugin)\n",
 			SBX_ENV_ARGV0, SBX_ENV_PREPENDED, SBX_ENV_JOIN);
-		return 125;
+		goto out;
 	}
 	/* Into the sandbox's cgroup (standalone sandboxes), from the host's
 	 * view of /sys/fs/cgroup, before joining anything: the command is
 	 * forked from here and starts there. */
 	if ((v = getenv(SBX_ENV_CGROUP)) && *v && sbx_cgfs_write(v, "cgroup.procs", "0") < 0) {
 		fprintf(stderr, "sandbox: exec: enter cgroup %s: %s\n", v, strerror(errno));
-		return 125;
+		goto out;
 	}
 	/* Ours, not the command's. */
-	argv0 = strdup(argv0);
-	workdir = workdir ? strdup(workdir) : NULL;
-	if (!argv0 || sbx_sandbox_join(atoi(join), workdir, &err) < 0) {
-		if (!argv0)
-			sbx_err_set(&err, ENOMEM, NULL, "out of memory");
+	own_argv0 = strdup(argv0);
+	own_workdir = workdir ? strdup(workdir) : NULL;
+	if (!own_argv0 || (workdir && !own_workdir)) {
+		fprintf(stderr, "sandbox: exec: out of memory\n");
+		goto out;
+	}
+	if (sbx_sandbox_join(atoi(join), own_workdir, &err) < 0) {
 		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
-		return 125;
+		goto out;
 	}
 	unsetenv(SBX_ENV_ARGV0);
 	unsetenv(SBX_ENV_JOIN);
@@ -223,37 +227,37 @@ int sbx_shim_main(int argc, char **argv)
 	if (sbx_runconf_load(SBX_SHIM_DIR "/" SBX_RUNCONF_FILE, &cfg) < 0) {
 		fprintf(stderr, "sandbox: exec: read %s/%s: %s\n", SBX_SHIM_DIR, SBX_RUNCONF_FILE,
 			strerror(errno));
-		return 125;
+		goto out;
 	}
 	c.caps = sbx_runconf_caps(&cfg);
 	c.seccomp = (v = sbx_runconf_get(&cfg, "seccomp")) && strcmp(v, "1") == 0;
 	if (c.seccomp && sbx_runconf_load(SBX_SHIM_DIR "/" SBX_SECCOMP_FILE, &bpf) < 0) {
 		fprintf(stderr, "sandbox: exec: read the seccomp filter: %s\n", strerror(errno));
-		return 125;
+		goto out;
 	}
 	/* This task's own environment: under Slurm the job's, with this
 	 * task's SLURM_PROCID and PMI_RANK (the shim's variables are gone). */
 	if (sbx_env_build(&cfg, environ, &env, &err) < 0) {
 		fprintf(stderr, "%s\n", sbx_err_line(&err, line, sizeof(line)));
-		return 125;
+		goto out;
 	}
-	if (sbx_shim_slurm_path(&env) < 0) {
+	if (sbx_shim_slurm_path(&env, &path) < 0) {
 		fprintf(stderr, "sandbox: exec: out of memory\n");
-		return 125;
+		goto out;
 	}
-	if (build_argv(&cfg, argv0, argv, &cmd) < 0) {
+	if (build_argv(&cfg, own_argv0, argv, &cmd) < 0) {
 		fprintf(stderr, "sandbox: exec: out of memory\n");
-		return 125;
+		goto out;
 	}
 	if (cmd.n == 0) {
 		fprintf(stderr, "sandbox: exec: no command given and the image has no Cmd (give a command)\n");
-		return 125;
+		goto out;
 	}
 	/* The image's WorkingDir, unless --workdir chose one. */
-	if (!workdir && (v = sbx_runconf_get(&cfg, "workdir")) && chdir(v) < 0) {
+	if (!own_workdir && (v = sbx_runconf_get(&cfg, "workdir")) && chdir(v) < 0) {
 		fprintf(stderr, "sandbox: exec: workdir '%s' (the image's WorkingDir): %s\n", v,
 			strerror(errno));
-		return 125;
+		goto out;
 	}
 
 	sigfillset(&all);
@@ -261,7 +265,7 @@ int sbx_shim_main(int argc, char **argv)
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "sandbox: exec %s: fork: %s\n", cmd.v[0], strerror(errno));
-		return 125;
+		goto out;
 	}
 	if (pid == 0)
 		child(cmd.v, env, &c, &bpf, &old);
@@ -270,5 +274,14 @@ int sbx_shim_main(int argc, char **argv)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fprintf(stderr, "sandbox: exec: no_new_privs: %s\n", strerror(errno));
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	return relay(pid);
+	rc = relay(pid);
+out:
+	sbx_strv_clear(&cmd);
+	free(env);
+	free(path);
+	sbx_runconf_free(&bpf);
+	sbx_runconf_free(&cfg);
+	free(own_workdir);
+	free(own_argv0);
+	return rc;
 }

@@ -8,8 +8,9 @@ int sbx_shim_main(int argc, char **argv);
 
 /* slurm.c: close every fd above 2 but Slurm's PMI_FD (of env), and put the
  * host's Slurm client (/.sandbox-slurm/bin) first on env's PATH when the
- * sandbox has it. -1 with errno set. */
+ * sandbox has it (*entry: the new PATH entry, the caller's to free; left
+ * as it was when the sandbox has no client). -1 with errno set. */
 int sbx_shim_close_fds(char *const *env);
-int sbx_shim_slurm_path(char ***env);
+int sbx_shim_slurm_path(char ***env, char **entry);
 
 #endif

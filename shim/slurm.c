@@ -43,7 +43,7 @@ int sbx_shim_close_fds(char *const *env)
 /* The host's srun, sbatch, ... first on PATH when the sandbox has them, so
  * that the client that matches the cluster's daemons is the one found; an
  * image's own Slurm commands stay reachable by their full paths. */
-int sbx_shim_slurm_path(char ***env)
+int sbx_shim_slurm_path(char ***env, char **entry_out)
 {
 	struct stat st;
 	const char *path;
@@ -60,6 +60,7 @@ int sbx_shim_slurm_path(char ***env)
 	for (i = 0; *env && (*env)[i]; i++) {
 		if (strncmp((*env)[i], "PATH=", 5) == 0) {
 			(*env)[i] = entry;
+			*entry_out = entry;
 			return 0;
 		}
 	}
@@ -73,5 +74,6 @@ int sbx_shim_slurm_path(char ***env)
 	grown[n] = entry;
 	grown[n + 1] = NULL;
 	*env = grown;
+	*entry_out = entry;
 	return 0;
 }
