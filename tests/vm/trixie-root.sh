@@ -37,16 +37,8 @@ die() {
 	exit 1
 }
 
-# The first Debian archive (not -security) the host's apt uses, from
-# one-line or deb822 sources.
-host_mirror() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		sed -n -e 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([a-z]\+:[^[:space:]]*\).*/\2/p' \
-			-e 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n'
-	done | grep -E '/debian/?$' | head -n 1
-}
+# shellcheck source=tests/lib/debian-mirror.sh
+. "$(dirname "$0")/../lib/debian-mirror.sh"
 
 rebuild=0
 case ${1:-} in
