@@ -188,8 +188,11 @@ race: $(RACE)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(LIBIMAGE) $(LIBCORE) \
-		$(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(filter $(BUILD)/helper/%.o,$^) \
+		$(LIBIMAGE) $(LIBCORE) $(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
+
+# Unit tests of helper code link the helper's object for it.
+$(BUILD)/tests/unit/test_seccomp: $(BUILD)/helper/seccomp.o
 
 unit: $(UNIT_BIN)
 
