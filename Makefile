@@ -99,6 +99,8 @@ PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
 SANDBOX_PROBE := $(BUILD)/sandbox-probe
 PROBE      := $(BUILD)/tests/sbx-probe
 RACE       := $(BUILD)/tests/race/racer $(BUILD)/tests/race/fake-stepd
+VALGRIND_DIR := $(BUILD)/tests/valgrind
+VALGRIND_AIDS := $(VALGRIND_DIR)/sandbox-exec $(VALGRIND_DIR)/sandbox-helper $(VALGRIND_DIR)/vg-syscalls
 # The launchers of the host's Slurm client inside a sandbox (plugin/slurm-client.c),
 # beside the helper: one script, the commands as symlinks to it.
 SLURM_CLIENT_CMDS := srun sbatch salloc scontrol squeue scancel sinfo sacct sstat sattach sbcast
@@ -186,6 +188,23 @@ $(BUILD)/tests/race/%: tests/race/%.c
 
 race: $(RACE)
 
+# make check-valgrind's aids: the shim linked dynamically (memcheck replaces
+# malloc only in a dynamic program; the same objects and static libcap as
+# the shipped one, only libc shared), beside a link to the helper, since
+# sandbox-run finds the shim beside the helper; and the probe of which
+# syscalls valgrind knows.
+$(VALGRIND_DIR)/sandbox-exec: $(SHIM_OBJ) $(SHIM_LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -Wl,-Bstatic -lcap -Wl,-Bdynamic
+
+$(VALGRIND_DIR)/sandbox-helper: $(HELPER)
+	@mkdir -p $(@D)
+	ln -sf ../../sandbox-helper $@
+
+$(VALGRIND_DIR)/vg-syscalls: tests/valgrind/syscalls.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -o $@ $<
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(filter $(BUILD)/helper/%.o,$^) \
@@ -252,9 +271,10 @@ check-load: all $(PROBE)
 lint:
 	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib' tests/lint/run.sh
 
-# valgrind memcheck on sandbox-run, the helper and the shim, for a
-# directory, a squashfs and an imported image (tests/valgrind/run.sh).
-check-valgrind: all $(PROBE)
+# valgrind memcheck on the unit tests and on sandbox-run, the helper, the
+# sandbox's init and the shim, for a directory, a squashfs and an imported
+# image (tests/valgrind/run.sh).
+check-valgrind: all unit $(PROBE) $(VALGRIND_AIDS)
 	BUILD=$(abspath $(BUILD)) tests/valgrind/run.sh
 
 # Prints tables of times and ratios against peers measured in the same run
