@@ -95,7 +95,9 @@ for want in valgrind $(printf 'valgrind/%s ' $suites); do
 	fetched=$want
 	break
 done
-[ -n "$fetched" ] || die "no valgrind from $suites runs here ($(tail -n 1 "$apt/download.log"))"
+# apt-get update exits 0 when a mirror cannot be reached: its warnings say why.
+[ -n "$fetched" ] || die "no valgrind from $suites runs here ($(grep -h '^[WE]:' "$apt/update.log" \
+	"$apt/download.log" | head -n 1))"
 # The launcher: valgrind.bin with its own tool directory. Not Debian's
 # wrapper script, which would add LD_LIBRARY_PATH to every traced program.
 # valgrind.bin re-execs itself (VALGRIND_LAUNCHER) for each traced child.
