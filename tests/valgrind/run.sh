@@ -65,10 +65,11 @@ origin=${VALGRIND_ORIGIN:-$origin}
 start=$SECONDS
 
 # What runs killed before their end left: work directories whose run is
-# gone; and, from runs before --vgdb=no, an hour old, those directories
-# (they had no .pid) and valgrind's gdbserver FIFOs.
+# gone (but those VALGRIND_KEEP kept); and, from runs before --vgdb=no, an
+# hour old, those directories (they had no .pid) and valgrind's gdbserver
+# FIFOs.
 for d in /tmp/sbx-valgrind.*; do
-	[ -O "$d" ] || continue
+	if [ ! -O "$d" ] || [ -e "$d/.keep" ]; then continue; fi
 	if [ -r "$d/.pid" ]; then
 		kill -0 "$(cat "$d/.pid")" 2>/dev/null || rm -rf "$d"
 	elif [ -n "$(find "$d" -maxdepth 0 -mmin +60)" ]; then
@@ -78,7 +79,11 @@ done
 find /tmp -maxdepth 1 -name "vgdb-pipe-*-by-$(id -un)-*" -user "$(id -u)" -mmin +60 -delete 2>/dev/null
 work=$(mktemp -d /tmp/sbx-valgrind.XXXXXX) || exit 1
 echo $$ >"$work/.pid"
-[ -n "${VALGRIND_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+if [ -n "${VALGRIND_KEEP:-}" ]; then
+	touch "$work/.keep"
+else
+	trap 'rm -rf "$work"' EXIT
+fi
 trap 'exit 130' INT
 trap 'exit 143' TERM
 chmod 755 "$work"
