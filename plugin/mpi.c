@@ -107,12 +107,15 @@ out:
  * the same with symlinks resolved, which is bound. */
 static int server_dir(const char *value, char **dir, char *real, struct sbx_err *err)
 {
+	/* slurmstepd's own environment (the task's environ until exec) names
+	 * its PMIx server's directory too (pmixp_client.c sets it): root's
+	 * value, for this node on a host with several slurmd, and absent in a
+	 * step without a server. */
 	const char *own = getenv(SERVER_VAR), *base;
 	char want[48], *own_dir = NULL;
 	struct stat st;
 	int rc = -1;
 
-	/* Not in "name" form: the user's value must name this step's. */
 	snprintf(want, sizeof(want), "pmix.%u.%u", sbx_plugin.job_id, sbx_plugin.step_id);
 	if (value[0] != '/' || sbx_path_normalise(value, dir) < 0 || strcmp(*dir, "/") == 0) {
 		sbx_err_set(err, 0, HINT, "mpi %s '%s': not a plain absolute path", SERVER_VAR, value);
@@ -120,14 +123,16 @@ static int server_dir(const char *value, char **dir, char *real, struct sbx_err 
 	}
 	base = strrchr(*dir, '/') + 1;
 	if (strcmp(base, want) != 0) {
-		sbx_err_set(err, 0, HINT,
-			    "mpi %s '%s': not this step's PMIx server directory (Slurm's is <SlurmdSpoolDir>/%s)",
-			    SERVER_VAR, value, want);
+		if (own)
+			sbx_err_set(err, 0, HINT,
+				    "mpi %s '%s': not this step's PMIx server directory (Slurm's is <SlurmdSpoolDir>/%s)",
+				    SERVER_VAR, value, want);
+		else
+			sbx_err_set(err, 0, HINT,
+				    "mpi %s '%s': not this step's PMIx server directory: the step has none (only srun --mpi=pmix steps have one)",
+				    SERVER_VAR, value);
 		goto out;
 	}
-	/* slurmstepd's own environment (the task's environ until exec) has
-	 * the server's directory too (pmixp_client.c sets it): it is root's,
-	 * and on a host with several slurmd it names this node's. */
 	if (own && (sbx_path_normalise(own, &own_dir) < 0 || strcmp(own_dir, *dir) != 0)) {
 		sbx_err_set(err, 0, HINT, "mpi %s '%s': slurmstepd's PMIx server uses '%s'", SERVER_VAR,
 			    value, own);
