@@ -8,7 +8,7 @@
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
  *   kernel-image.c   admin squashfs images mounted by the kernel, as root
  *   slurm-client.c   the host's Slurm client inside a sandboxed batch script
- *   mpi.c            the PMIx server's directories, bound for the ranks */
+ *   mpi.c            the step's PMIx server directory, checked and bound for the ranks */
 #ifndef SBX_PLUGIN_H
 #define SBX_PLUGIN_H
 
@@ -131,8 +131,10 @@ int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);
 int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req,
 			   struct sbx_err *err);
 
-/* mpi.c: in the task, as the user: the directories of the step's PMIx
- * server (PMIX_* of the task's environment), bound at their own paths. */
+/* mpi.c: in the task, as the user: the step's PMIx server directory
+ * (PMIX_* of the task's environment), bound at its own path once it is
+ * proven to be the one Slurm made for this step; -1 (err set) for a
+ * PMIX_* directory that is not it or below it. */
 int sbx_mpi_binds(spank_t sp, struct sbx_request *req, struct sbx_err *err);
 
 /* Log one "sandbox: ..." line where the user sees it. */

@@ -377,7 +377,9 @@ int sbx_step_task_init(spank_t sp)
 		return -1;
 	}
 	if (sbx_mpi_binds(sp, &sbx_plugin.req, &err) < 0) {
-		sbx_plugin_report(&err);
+		/* Every task of the node has the same variables: one line. */
+		if (!__atomic_exchange_n(&sbx_plugin.shared->reported, 1, __ATOMIC_SEQ_CST))
+			sbx_plugin_report(&err);
 		return -1;
 	}
 	if (start_once(sp, sbx_plugin.shared, &own, &err) < 0) {

@@ -12,7 +12,7 @@ test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge ipro
       util-linux netcat-openbsd python3 umoci docker-registry apache2-utils strace \
       libpmix2 libpmix-dev mmdebstrap curl"
 # libpmix2/-dev: Slurm's mpi/pmix loads libpmix.so on the nodes; mmdebstrap builds
-# the MPI test image (tests/lib/mpi-image.sh).
+# the MPI test images (tests/lib/mpi-image.sh: Debian 12 and 13).
 bench="bubblewrap hyperfine"
 # make fuzz (libFuzzer: clang and its runtime), make lint, make check-valgrind.
 check="clang libclang-rt-dev clang-tidy cppcheck valgrind"

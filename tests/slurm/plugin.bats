@@ -243,6 +243,49 @@ assert_refused() {
 	assert_refused "allowed_sources"
 }
 
+# The step's PMIx server directory is bound without mounts.allowed_sources
+# (plugin/mpi.c), and the PMIX_* variables naming it are in the job's
+# environment. A batch step takes the submitter's environment: here it
+# claims to be a pmix step and names a directory of the user's outside the
+# allowed sources. Only the directory Slurm made for the step is bound; this
+# one fails the job with one line and stays out of the sandbox.
+@test "a forged PMIX_SERVER_TMPDIR is refused, not bound past mounts.allowed_sources" {
+	forged=$(mktemp -d /var/lib/sbx-pmix-forged.XXXXXX)
+	echo forged-secret >"$forged/marker"
+	chown -R "$SBX_USER" "$forged"
+	run --separate-stderr as_user env SLURM_MPI_TYPE=pmix PMIX_SERVER_TMPDIR="$forged" \
+		PMIX_DSTORE_21_BASE_PATH="$forged/ds21" sbatch --wait -N1 -o "$WORK/forged.out" \
+		--sandbox-image="$IMG" --wrap "cat $forged/marker"
+	rm -rf "$forged"
+	cat "$WORK/forged.out" >&2
+	[ "$status" -ne 0 ]
+	! grep -q forged-secret "$WORK/forged.out" || false
+	grep -q "sandbox: mpi PMIX_SERVER_TMPDIR '$forged': not this step's PMIx server directory" "$WORK/forged.out"
+	no_drained_node
+}
+
+# The right name is not enough: the directory must sit where the user cannot
+# create it (SlurmdSpoolDir), as Slurm's mpi/pmix makes it for step 0.
+@test "a PMIX_SERVER_TMPDIR with the step's name in the user's own directory is refused" {
+	forged=$(mktemp -d /var/lib/sbx-pmix-forged.XXXXXX)
+	chown "$SBX_USER" "$forged"
+	cat >"$WORK/forge.sh" <<-EOF
+	#!/bin/sh
+	d=$forged/pmix.\$SLURM_JOB_ID.0
+	mkdir "\$d" && echo forged-secret >"\$d/marker"
+	PMIX_SERVER_TMPDIR=\$d srun -n1 --sandbox-image=$IMG cat "\$d/marker"
+	EOF
+	chmod 755 "$WORK/forge.sh"
+	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/forge.out" "$WORK/forge.sh"
+	rm -rf "$forged"
+	cat "$WORK/forge.out" >&2
+	[ "$status" -ne 0 ]
+	! grep -q forged-secret "$WORK/forge.out" || false
+	grep -q "sandbox: mpi PMIX_SERVER_TMPDIR '$forged/pmix\.[0-9]*\.0': the job's user can write the directory holding 'pmix\.[0-9]*\.0'" \
+		"$WORK/forge.out"
+	no_drained_node
+}
+
 @test "sbatch with a missing image fails the job without draining the node" {
 	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/bad.out" --sandbox-image=/nonexistent --wrap true
 	[ "$status" -ne 0 ]
