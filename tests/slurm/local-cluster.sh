@@ -30,8 +30,29 @@ nodes="node1 node2 node3"
 
 die() { echo "local-cluster: $*" >&2; exit 1; }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+free_ports() {
+	python3 - "$1" <<-'EOF'
+	import random, socket, sys
+	n = int(sys.argv[1])
+	low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+	for _ in range(200):
+	    base = random.randrange(10000, low - n)
+	    socks = []
+	    try:
+	        for p in range(base, base + n):
+	            s = socket.socket()
+	            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	            s.bind(("127.0.0.1", p))
+	            socks.append(s)
+	    except OSError:
+	        continue
+	    finally:
+	        for s in socks:
+	            s.close()
+	    print(*range(base, base + n))
+	    sys.exit(0)
+	sys.exit(1)
+	EOF
 }
 
 jc_base() { echo "/var/tmp/sbx-jc-$(basename "$P")"; }
@@ -89,16 +110,11 @@ cgroup_v2_setup() {
 write_config() {
 	local host ctl p1 p2 p3 realmem n
 	host=$(hostname -s)
-	ctl=$(free_port)
-	p1=$(free_port)
-	# Three consecutive free ports for node[1-3].
-	while :; do
-		p2=$((p1 + 1)); p3=$((p1 + 2))
-		if python3 -c "import socket,sys
-for p in ($p2,$p3):
-    s=socket.socket(); s.bind(('127.0.0.1',p)); s.close()" 2>/dev/null; then break; fi
-		p1=$(free_port)
-	done
+	# Four consecutive free ports (slurmctld, node[1-3]) below the kernel's
+	# ephemeral range: a port picked there (bind to 0) may be taken by any
+	# outgoing connection before the daemon binds it, and picking the
+	# controller's apart let the nodes' range overlap it.
+	read -r ctl p1 p2 p3 < <(free_ports 4) || die "no four consecutive free ports below the ephemeral range"
 	mkdir -p "$P"/{etc,state,spool,run,log,jc}
 	# TmpFS per node: mpi/pmix puts each step's client directory there, and
 	# with one /tmp for three nodes a shared name would collide.
