@@ -62,10 +62,15 @@ LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 # The helper and sandbox-run start on every sandbox: their libraries are
 # linked in statically (the dynamic loader took 4 of their 7 ms per exec:
 # libarchive's shared object pulls in libxml2, ICU and libstdc++ for formats
-# we never read; docs/performance.md). What libarchive's tar reader and its
-# filters need from the system stays shared; --as-needed drops the rest.
+# we never read; docs/performance.md), and so are the compression libraries
+# libarchive's tar reader and its filters use, wherever their static archive
+# is installed: then libc is the only object the loader maps. libxml2 (ICU,
+# libstdc++) and libacl stay shared, for a libarchive that should need them;
+# --as-needed drops what nothing uses.
+ARCHIVE_DEPS := $(filter-out -larchive -lnettle -lxml2 -lacl,$(shell pkg-config --static --libs-only-l libarchive))
+ARCHIVE_DEPS_STATIC := $(foreach l,$(ARCHIVE_DEPS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l:-l%=%).a)),$(l)))
 LDLIBS_EXE := -Wl,--as-needed -Wl,-Bstatic -larchive -ljson-c -lnettle -linih -lseccomp -lcap \
-	-Wl,-Bdynamic $(filter-out -larchive -lnettle,$(shell pkg-config --static --libs-only-l libarchive))
+	$(ARCHIVE_DEPS_STATIC) -Wl,-Bdynamic $(filter-out $(ARCHIVE_DEPS_STATIC),$(ARCHIVE_DEPS)) -lacl -lxml2
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 # lib/ in layers (docs/design.md): util <- spec <- launch make the core
