@@ -152,6 +152,21 @@ $(SHIM_LIBCORE): $(SHIM_CORE_OBJ)
 $(HELPER): $(HELPER_OBJ) $(LIBIMAGE) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
 
+# The seccomp filters of the built-in deny list, compiled at build time by
+# the helper's own compiler (helper/seccomp.c) and the same static
+# libseccomp: a sandbox under the default policy writes them as they are.
+SECCOMP_GEN := $(BUILD)/gen/seccomp-bpf
+SECCOMP_H   := $(BUILD)/gen/seccomp-default.h
+$(SECCOMP_GEN): helper/gen/seccomp-bpf.c $(BUILD)/helper/seccomp.o $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
+
+$(SECCOMP_H): $(SECCOMP_GEN)
+	$< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/helper/seccomp-default.o: $(SECCOMP_H)
+$(BUILD)/helper/seccomp-default.o: ALL_CFLAGS += -I$(BUILD)/gen
+
 $(SHIM): $(SHIM_OBJ) $(SHIM_LIBCORE)
 	$(CC) $(CFLAGS) -static -o $@ $^ -lcap
 
@@ -195,6 +210,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(LIBIMAGE) $(LIBCORE) \
 		$(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
+
+# The precompiled seccomp filters against the helper's compiler.
+$(BUILD)/tests/unit/test_seccomp: tests/unit/test_seccomp.c $(BUILD)/helper/seccomp.o \
+		$(BUILD)/helper/seccomp-default.o $(LIBIMAGE) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(BUILD)/helper/seccomp.o \
+		$(BUILD)/helper/seccomp-default.o $(LIBCORE) $(LDLIBS_ALL) -lcmocka
 
 unit: $(UNIT_BIN)
 

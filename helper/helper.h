@@ -99,7 +99,12 @@ int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan
 /* net.c: bring up lo in a fresh network namespace. */
 int sbx_net_loopback_up(struct sbx_err *err);
 
-/* seccomp.c: compile the plan's filter into BPF and write it to fd. */
+/* seccomp.c: compile the plan's filter into BPF (libseccomp) and write it
+ * to fd. */
+int sbx_seccomp_compile(const struct sbx_plan *plan, int fd, struct sbx_err *err);
+
+/* seccomp-default.c: the plan's filter to fd: the one compiled at build time
+ * when the plan has the built-in deny list, else sbx_seccomp_compile. */
 int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err);
 
 /* devices.c: the site's device globs and host files ([devices], [binds]),
