@@ -86,15 +86,22 @@ enum sbx_skel_kind {
 };
 int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
 		 struct sbx_err *err);
+/* The same as SBX_SKEL_OWN_FILE, its file left open for writing (the fd). */
+int sbx_skel_own_file(int skel_fd, int image_fd, const char *path, struct sbx_err *err);
 
 /* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
 int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
 /* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the
- * image (image_fd: its root, read where the root shows the skeleton's
- * placeholder). */
+ * image. sbx_etc_skel writes them into the skeleton layer before the
+ * overlay exists; a named sandbox, whose upper layer may hold an earlier
+ * step's edits, gets placeholders there and sbx_etc_setup once the root is
+ * up (image_fd: its root, read where the root shows a placeholder). */
+int sbx_etc_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, struct sbx_err *err);
 int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan *plan,
 		  struct sbx_err *err);
+/* The files sbx_etc_skel and sbx_etc_setup write (NULL-terminated). */
+extern const char *const sbx_etc_files[];
 
 /* net.c: bring up lo in a fresh network namespace. */
 int sbx_net_loopback_up(struct sbx_err *err);
