@@ -273,8 +273,8 @@ check-load: all $(PROBE)
 
 # Static analysis: cppcheck and clang-tidy with the build's own flags
 # (tests/lint/run.sh; the checks are .clang-tidy, tests/lint/cppcheck.supp).
-lint:
-	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib' tests/lint/run.sh
+lint: $(SECCOMP_H)
+	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib -I$(BUILD)/gen' tests/lint/run.sh
 
 # valgrind memcheck on sandbox-run, the helper and the shim, for a
 # directory, a squashfs and an imported image (tests/valgrind/run.sh).
