@@ -119,7 +119,7 @@ mount_points() {
 @test "every mount of a run is a failure point" {
 	local fs bind
 	if ! long_faults; then
-		# The third of each kind (proc, sys, ...; /dev's and /etc's binds).
+		# The third of each kind (proc, sys, ...; /proc's and /dev's binds).
 		fail_at mount.fs@3 "$(setup_image)"
 		fail_at mount.bind@3 "$(setup_image)"
 		return
