@@ -62,10 +62,15 @@ LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 # The helper and sandbox-run start on every sandbox: their libraries are
 # linked in statically (the dynamic loader took 4 of their 7 ms per exec:
 # libarchive's shared object pulls in libxml2, ICU and libstdc++ for formats
-# we never read; docs/performance.md). What libarchive's tar reader and its
-# filters need from the system stays shared; --as-needed drops the rest.
+# we never read; docs/performance.md), and so are the compression libraries
+# libarchive's tar reader and its filters use, wherever their static archive
+# is installed: then libc is the only object the loader maps. libxml2 (ICU,
+# libstdc++) and libacl stay shared, for a libarchive that should need them;
+# --as-needed drops what nothing uses.
+ARCHIVE_DEPS := $(filter-out -larchive -lnettle -lxml2 -lacl,$(shell pkg-config --static --libs-only-l libarchive))
+ARCHIVE_DEPS_STATIC := $(foreach l,$(ARCHIVE_DEPS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l:-l%=%).a)),$(l)))
 LDLIBS_EXE := -Wl,--as-needed -Wl,-Bstatic -larchive -ljson-c -lnettle -linih -lseccomp -lcap \
-	-Wl,-Bdynamic $(filter-out -larchive -lnettle,$(shell pkg-config --static --libs-only-l libarchive))
+	$(ARCHIVE_DEPS_STATIC) -Wl,-Bdynamic $(filter-out $(ARCHIVE_DEPS_STATIC),$(ARCHIVE_DEPS)) -lacl -lxml2
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 # lib/ in layers (docs/design.md): util <- spec <- launch make the core
@@ -149,6 +154,21 @@ $(SHIM_LIBCORE): $(SHIM_CORE_OBJ)
 $(HELPER): $(HELPER_OBJ) $(LIBIMAGE) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
 
+# The seccomp filters of the built-in deny list, compiled at build time by
+# the helper's own compiler (helper/seccomp.c) and the same static
+# libseccomp: a sandbox under the default policy writes them as they are.
+SECCOMP_GEN := $(BUILD)/gen/seccomp-bpf
+SECCOMP_H   := $(BUILD)/gen/seccomp-default.h
+$(SECCOMP_GEN): helper/gen/seccomp-bpf.c $(BUILD)/helper/seccomp.o $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_EXE)
+
+$(SECCOMP_H): $(SECCOMP_GEN)
+	$< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/helper/seccomp-default.o: $(SECCOMP_H)
+$(BUILD)/helper/seccomp-default.o: ALL_CFLAGS += -I$(BUILD)/gen
+
 $(SHIM): $(SHIM_OBJ) $(SHIM_LIBCORE)
 	$(CC) $(CFLAGS) -static -o $@ $^ -lcap
 
@@ -210,8 +230,16 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBIMAGE) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(filter $(BUILD)/helper/%.o,$^) \
 		$(LIBIMAGE) $(LIBCORE) $(LDLIBS_ALL) $(LDLIBS_IMAGE) -lcmocka
 
-# Unit tests of helper code link the helper's object for it.
-$(BUILD)/tests/unit/test_seccomp: $(BUILD)/helper/seccomp.o
+# Unit tests of helper code link the helper's objects: the filter and the
+# precompiled default filters (test_seccomp loads the filter in a child;
+# test_seccomp_precompiled compares the precompiled filters with what the
+# helper's compiler makes now).
+SECCOMP_TESTS := $(BUILD)/tests/unit/test_seccomp $(BUILD)/tests/unit/test_seccomp_precompiled
+$(SECCOMP_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/helper/seccomp.o \
+		$(BUILD)/helper/seccomp-default.o $(LIBIMAGE) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(ALL_LDFLAGS) -o $@ $< $(BUILD)/helper/seccomp.o \
+		$(BUILD)/helper/seccomp-default.o $(LIBCORE) $(LDLIBS_ALL) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -268,8 +296,8 @@ check-load: all $(PROBE)
 
 # Static analysis: cppcheck and clang-tidy with the build's own flags
 # (tests/lint/run.sh; the checks are .clang-tidy, tests/lint/cppcheck.supp).
-lint:
-	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib' tests/lint/run.sh
+lint: $(SECCOMP_H)
+	LINT_FLAGS='$(WARN) $(subst ',,$(DEFS)) -D_FORTIFY_SOURCE=2 -O2 -Ilib -I$(BUILD)/gen' tests/lint/run.sh
 
 # valgrind memcheck on the unit tests and on sandbox-run, the helper, the
 # sandbox's init and the shim, for a directory, a squashfs and an imported

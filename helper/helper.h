@@ -86,20 +86,32 @@ enum sbx_skel_kind {
 };
 int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
 		 struct sbx_err *err);
+/* The same as SBX_SKEL_OWN_FILE, its file left open for writing (the fd). */
+int sbx_skel_own_file(int skel_fd, int image_fd, const char *path, struct sbx_err *err);
 
 /* dev.c: /dev as a tmpfs with the usual nodes bound from the host. */
 int sbx_dev_setup(int root_fd, const struct sbx_plan *plan, struct sbx_err *err);
 
 /* etc.c: passwd, group, hosts, resolv.conf, hostname, without touching the
- * image (image_fd: its root, read where the root shows the skeleton's
- * placeholder). */
+ * image. sbx_etc_skel writes them into the skeleton layer before the
+ * overlay exists; a named sandbox, whose upper layer may hold an earlier
+ * step's edits, gets placeholders there and sbx_etc_setup once the root is
+ * up (image_fd: its root, read where the root shows a placeholder). */
+int sbx_etc_skel(int skel_fd, int image_fd, const struct sbx_plan *plan, struct sbx_err *err);
 int sbx_etc_setup(int root_fd, int image_fd, int files_fd, const struct sbx_plan *plan,
 		  struct sbx_err *err);
+/* The files sbx_etc_skel and sbx_etc_setup write (NULL-terminated). */
+extern const char *const sbx_etc_files[];
 
 /* net.c: bring up lo in a fresh network namespace. */
 int sbx_net_loopback_up(struct sbx_err *err);
 
-/* seccomp.c: compile the plan's filter into BPF and write it to fd. */
+/* seccomp.c: compile the plan's filter into BPF (libseccomp) and write it
+ * to fd. */
+int sbx_seccomp_compile(const struct sbx_plan *plan, int fd, struct sbx_err *err);
+
+/* seccomp-default.c: the plan's filter to fd: the one compiled at build time
+ * when the plan has the built-in deny list, else sbx_seccomp_compile. */
 int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err);
 
 /* devices.c: the site's device globs and host files ([devices], [binds]),

@@ -86,9 +86,6 @@ static int build_skeleton(const struct sbx_plan *plan, const struct sbx_image *i
 			  const struct host_fds *h, struct sbx_err *err)
 {
 	static const char *const dirs[] = { "/proc", "/dev", "/tmp", SBX_SHIM_DIR, NULL };
-	static const char *const files[] = {
-		"/etc/passwd", "/etc/group", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", NULL,
-	};
 	int skel, rc = -1;
 
 	if (mkdir(BASE "/skel", 0755) < 0)
@@ -105,8 +102,11 @@ static int build_skeleton(const struct sbx_plan *plan, const struct sbx_image *i
 	if (img->cfg.workdir && img->cfg.workdir[0] == '/' &&
 	    sbx_skel_add(skel, h->image, img->cfg.workdir, SBX_SKEL_DIR, err) < 0)
 		goto out;
-	for (size_t i = 0; files[i]; i++)
-		if (sbx_skel_add(skel, h->image, files[i], SBX_SKEL_OWN_FILE, err) < 0)
+	/* The etc files, or a named sandbox's placeholders for them. */
+	if (!plan->persist && sbx_etc_skel(skel, h->image, plan, err) < 0)
+		goto out;
+	for (size_t i = 0; plan->persist && sbx_etc_files[i]; i++)
+		if (sbx_skel_add(skel, h->image, sbx_etc_files[i], SBX_SKEL_OWN_FILE, err) < 0)
 			goto out;
 	if (sbx_fakeroot_skel(skel, h->image, plan, err) < 0)
 		goto out;
@@ -425,7 +425,7 @@ int sbx_rootfs_build(const struct sbx_plan *plan, const struct sbx_image *img, i
 	}
 	if (cover_proc(root_fd, err) < 0 || sbx_dev_setup(root_fd, plan, err) < 0 ||
 	    mount_sys(root_fd, plan, own_cgroup, err) < 0 || mount_tmp(root_fd, plan, h.tmp, err) < 0 ||
-	    sbx_etc_setup(root_fd, h.image, files_fd, plan, err) < 0 ||
+	    (plan->persist && sbx_etc_setup(root_fd, h.image, files_fd, plan, err) < 0) ||
 	    mount_binds(root_fd, plan, &h, err) < 0 ||
 	    mount_shim_dir(root_fd, files_fd, plan, img, err) < 0 ||
 	    sbx_hooks_run(BASE "/root", err) < 0)

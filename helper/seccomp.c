@@ -7,9 +7,9 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
-/* The filter is compiled once per sandbox by the helper and loaded from
- * /.sandbox by every command's shim: libseccomp's compile costs about a
- * millisecond, loading finished BPF a few microseconds. */
+/* The filter is compiled by libseccomp here (a site's own deny list, about
+ * 0.2 ms per sandbox) or taken precompiled for the built-in list
+ * (seccomp-default.c), and loaded from /.sandbox by every command's shim. */
 
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
 		  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | 0x00000080 /* NEWTIME */)
@@ -80,7 +80,7 @@ static int fake_root_ids(scmp_filter_ctx ctx, const struct sbx_plan *plan)
 	return 0;
 }
 
-int sbx_seccomp_export(const struct sbx_plan *plan, int fd, struct sbx_err *err)
+int sbx_seccomp_compile(const struct sbx_plan *plan, int fd, struct sbx_err *err)
 {
 	scmp_filter_ctx ctx;
 	int rc;

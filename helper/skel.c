@@ -58,18 +58,23 @@ static int skel_mkdirs(int skel_fd, const char *canon, struct sbx_err *err)
 	return 0;
 }
 
-static int skel_file(int skel_fd, const char *canon, struct sbx_err *err)
+/* The file at canon in the skeleton, made if missing: its fd open for
+ * writing when file_fd asks for it, else closed. */
+static int skel_file(int skel_fd, const char *canon, int *file_fd, struct sbx_err *err)
 {
 	int fd = openat(skel_fd, canon + 1, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return sbx_err_sys(err, NULL, "prepare mount point '%s'", canon);
-	close(fd);
+	if (file_fd)
+		*file_fd = fd;
+	else
+		close(fd);
 	return 0;
 }
 
-int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
-		 struct sbx_err *err)
+static int skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
+		    int *file_fd, struct sbx_err *err)
 {
 	char canon[PATH_MAX] = "", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
 	struct open_how how = {
@@ -156,5 +161,20 @@ int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind
 		if (skel_mkdirs(skel_fd, parent, err) < 0)
 			return -1;
 	}
-	return skel_file(skel_fd, canon, err);
+	return skel_file(skel_fd, canon, file_fd, err);
+}
+
+int sbx_skel_add(int skel_fd, int image_fd, const char *path, enum sbx_skel_kind kind,
+		 struct sbx_err *err)
+{
+	return skel_add(skel_fd, image_fd, path, kind, NULL, err);
+}
+
+int sbx_skel_own_file(int skel_fd, int image_fd, const char *path, struct sbx_err *err)
+{
+	int fd = -1;
+
+	if (skel_add(skel_fd, image_fd, path, SBX_SKEL_OWN_FILE, &fd, err) < 0)
+		return -1;
+	return fd;
 }

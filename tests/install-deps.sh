@@ -5,7 +5,7 @@
 #   --bench: also the peers make bench measures (crun, charliecloud's ch-run)
 set -eu
 build="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev \
-       libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev"
+       libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev liblzma-dev libbz2-dev zlib1g-dev"
 # What images need at run time: squashfs over FUSE, mksquashfs, registry pulls.
 run="squashfuse fuse3 squashfs-tools skopeo"
 test="libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps \

@@ -392,6 +392,7 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 
 		/* It said nothing: a helper of ours to wait for tells how it
 		 * died (the OOM killer's SIGKILL, most often). */
+		close_pair(control);
 		if (!detach && waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
 			sbx_err_set(err, 0, WTERMSIG(st) == SIGKILL ? "out of memory? see the memory limit" : NULL,
 				    "helper '%s' was killed by signal %d before the sandbox was ready", helper,
@@ -418,6 +419,11 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 fail:
 	sb->init_pid = 0;
 	sb->cgroup[0] = '\0';
+	/* A helper that got as far as its monitor waits for our end of the
+	 * control pipe to close (a record another process of the user wrote
+	 * into its status pipe fails here with the helper running): close it
+	 * first, or the wait below never ends. */
+	close_pair(control);
 	if (!detach)
 		reap(pid);
 out:

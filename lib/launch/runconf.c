@@ -9,45 +9,91 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int put(int fd, const char *key, const char *value)
-{
-	size_t klen = strlen(key), vlen = strlen(value);
+/* The records are gathered in memory and written with one write: the
+ * sandbox's init writes this file on every start. */
+struct out {
+	char *data;
+	size_t len, cap;
+	int failed;
+};
 
-	if (write(fd, key, klen) != (ssize_t)klen || write(fd, ":", 1) != 1 ||
-	    write(fd, value, vlen + 1) != (ssize_t)(vlen + 1))
-		return -1;
-	return 0;
+static void put(struct out *o, const char *key, const char *value)
+{
+	size_t klen = strlen(key), vlen = strlen(value), need = klen + 1 + vlen + 1;
+
+	if (o->failed)
+		return;
+	if (o->len + need > o->cap) {
+		size_t cap = o->cap ? o->cap : 1024;
+		char *grown;
+
+		while (o->len + need > cap)
+			cap *= 2;
+		grown = realloc(o->data, cap);
+		if (!grown) {
+			o->failed = 1;
+			return;
+		}
+		o->data = grown;
+		o->cap = cap;
+	}
+	memcpy(o->data + o->len, key, klen);
+	o->data[o->len + klen] = ':';
+	memcpy(o->data + o->len + klen + 1, value, vlen + 1);
+	o->len += need;
 }
 
-static int put_all(int fd, const char *key, const struct sbx_strv *sv)
+static void put_all(struct out *o, const char *key, const struct sbx_strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
-		if (put(fd, key, sv->v[i]) < 0)
+		put(o, key, sv->v[i]);
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
 int sbx_runconf_write(const struct sbx_plan *plan, const struct sbx_image_config *img, int fd,
 		     struct sbx_err *err)
 {
+	struct out o = { 0 };
 	char num[32];
+	int rc = 0;
 
 	snprintf(num, sizeof(num), "%" PRIx64, plan->caps);
-	if (put(fd, "caps", num) < 0 || put(fd, "seccomp", plan->seccomp ? "1" : "0") < 0 ||
-	    put(fd, "clean", plan->env_clean ? "1" : "0") < 0 ||
-	    (plan->per_task && put(fd, "per_task", "1") < 0))
-		goto fail;
-	if (put_all(fd, "base", &plan->env_base) < 0 || put_all(fd, "image", &img->env) < 0 ||
-	    put_all(fd, "passthrough", &plan->env_passthrough) < 0 ||
-	    put_all(fd, "deny", &plan->env_deny) < 0 ||
-	    put_all(fd, "identity", &plan->env_identity) < 0 || put_all(fd, "user", &plan->env_user) < 0 ||
-	    (img->workdir && put(fd, "workdir", img->workdir) < 0) ||
-	    (plan->entrypoint && put_all(fd, "entrypoint", &img->entrypoint) < 0) ||
-	    put_all(fd, "cmd", &img->cmd) < 0)
-		goto fail;
-	return 0;
-fail:
-	return sbx_err_sys(err, NULL, "write the sandbox config");
+	put(&o, "caps", num);
+	put(&o, "seccomp", plan->seccomp ? "1" : "0");
+	put(&o, "clean", plan->env_clean ? "1" : "0");
+	if (plan->per_task)
+		put(&o, "per_task", "1");
+	put_all(&o, "base", &plan->env_base);
+	put_all(&o, "image", &img->env);
+	put_all(&o, "passthrough", &plan->env_passthrough);
+	put_all(&o, "deny", &plan->env_deny);
+	put_all(&o, "identity", &plan->env_identity);
+	put_all(&o, "user", &plan->env_user);
+	if (img->workdir)
+		put(&o, "workdir", img->workdir);
+	if (plan->entrypoint)
+		put_all(&o, "entrypoint", &img->entrypoint);
+	put_all(&o, "cmd", &img->cmd);
+	if (o.failed)
+		rc = sbx_err_set(err, ENOMEM, NULL, "out of memory");
+	else if (write_all(fd, o.data, o.len) < 0)
+		rc = sbx_err_sys(err, NULL, "write the sandbox config");
+	free(o.data);
+	return rc;
 }
 
 int sbx_runconf_load(const char *path, struct sbx_runconf *c)

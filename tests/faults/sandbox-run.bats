@@ -119,7 +119,7 @@ mount_points() {
 @test "every mount of a run is a failure point" {
 	local fs bind
 	if ! long_faults; then
-		# The third of each kind (proc, sys, ...; /dev's and /etc's binds).
+		# The third of each kind (proc, sys, ...; /proc's and /dev's binds).
 		fail_at mount.fs@3 "$(setup_image)"
 		fail_at mount.bind@3 "$(setup_image)"
 		return
@@ -200,6 +200,25 @@ kill_importer_at() {
 		kill_importer_at "$stage" "$IMAGES/rootfs.tar.zst"
 	done
 	kill_importer_at import.pull "$IMAGES/docker.tar"
+}
+
+# Any process of the user may write into the helper's status pipe
+# (/proc/PID/fd/3, design.md): a forged record fails sandbox-run at once
+# with the helper already in its monitor. It used to wait for that helper,
+# which waited for sandbox-run to close the control pipe: both hung.
+@test "a record forged into the helper's status pipe fails sandbox-run, which does not hang" {
+	local helper
+	leftovers_remember "$CACHE"
+	fault_injected "forged status record"
+	SBX_FAILPOINT=ns.pid:stop start_sbx --config "$CONF" --image "$IMG" -- true
+	helper=$(wait_stopped sandbox-helper)
+	printf 'ready 1 1 -\n' >"/proc/$helper/fd/3"
+	kill -CONT "$helper"
+	wait_exit "$SBX_JOB"
+	assert_equal 125 "$status" "sandbox-run's exit status after a forged record"
+	assert_no_leftovers "$CACHE"
+	assert_image_runs "$IMG" --config "$CONF"
+	fault_survived "forged status record"
 }
 
 # stop_running IMAGE CMD...: a sandbox whose monitor stopped just after it was

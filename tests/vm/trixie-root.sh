@@ -24,7 +24,7 @@ suite=trixie
 # registry.bash), plus what the guest's init needs (kmod,
 # iproute2, hostname) and what builds a .deb (dpkg-dev, debhelper, fakeroot).
 packages="gcc make pkg-config libc6-dev libseccomp-dev libcap-dev libcap2-bin libinih-dev libslurm-dev
-	libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev
+	libarchive-dev libjson-c-dev nettle-dev libzstd-dev liblz4-dev libacl1-dev liblzma-dev libbz2-dev zlib1g-dev
 	squashfuse fuse3 squashfs-tools skopeo
 	libcmocka-dev bats busybox-static slurmctld slurmd slurm-client munge iproute2 procps util-linux
 	netcat-openbsd python3 umoci docker-registry apache2-utils strace
