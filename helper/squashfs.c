@@ -1,9 +1,9 @@
 #include "helper.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
