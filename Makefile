@@ -5,8 +5,9 @@
 #   make check-long      the long suites, as root: every failure point and action
 #                        (check-faults-long) and the load suite (check-load, tests/load/)
 #   make check-asan      the same suite against an ASan+UBSan build
-#   make check-vm        the Debian 12 VM lane: cgroup v2 under qemu (tests/vm/)
-#   make check-vm-trixie the Debian 13 lane (kernel 6.12, Slurm 24.11; squashfuse hangs there: tests/vm/README.md)
+#   make check-vm        both VM lanes: cgroup v2 under qemu (tests/vm/)
+#   make check-vm-bookworm the Debian 12 lane (kernel 6.1, Slurm 22.05)
+#   make check-vm-trixie the Debian 13 lane (kernel 6.12, Slurm 24.11; TRIXIE_SUITES=all: every Slurm suite)
 #   make lint            cppcheck and clang-tidy (.clang-tidy, tests/lint/)
 #   make check-valgrind  memcheck on the helper, shim and sandbox-run
 #   make bench           the performance benchmark (tests/bench/run.sh; not part of check)
@@ -275,10 +276,8 @@ check-long: check-faults-long check-load
 # The VM lanes (tests/vm/README.md): pure cgroup v2 kernels under qemu, with
 # Slurm's cgroup/v2 plugin. As root. Debian 12 (kernel 6.1, Slurm 22.05) runs
 # the host's build; Debian 13 (6.12, Slurm 24.11) a build of its own made in
-# a trixie root (build-trixie). check-vm runs the Debian 12 lane only until
-# squashfuse_ll's hang in the Debian 13 guest is solved (tests/vm/README.md):
-# run that lane with make check-vm-trixie.
-check-vm: check-vm-bookworm
+# a trixie root (build-trixie). check-vm runs both.
+check-vm: check-vm-bookworm check-vm-trixie
 
 check-vm-bookworm: all $(PROBE)
 	tests/vm/prepare.sh
@@ -314,17 +313,20 @@ bench-doc: all $(PROBE)
 	BUILD=$(abspath $(BUILD)) tests/bench/run.sh --doc docs/performance.md $(BENCH_SECTIONS)
 
 # TRIXIE_SUITES: the Slurm bats suites the Debian 13 lane runs. The default
-# keeps CI within its time (the whole set takes too long under TCG:
-# tests/vm/README.md): the plugin and images suites; slurm-cgroup.sh covers
-# the cgroup limits. TRIXIE_SUITES=all runs every tests/slurm/*.bats.
+# keeps CI within its time (every suite takes too long under TCG:
+# tests/vm/README.md): the plugin and images suites; slurm-cgroup.sh and
+# cgroup-standalone.sh cover the cgroup limits. TRIXIE_SUITES=all runs every
+# tests/slurm/*.bats.
 TRIXIE_SUITES ?= tests/slurm/plugin.bats tests/slurm/images.bats
 trixie_suites = $(if $(filter all,$(TRIXIE_SUITES)),$(wildcard tests/slurm/*.bats),$(TRIXIE_SUITES))
 check-vm-trixie:
 	tests/vm/trixie-prepare.sh
 	tests/vm/trixie-build.sh
 	tests/vm/trixie-run.sh --timeout 600 tests/vm/selftest.sh
-	tests/vm/trixie-run.sh --timeout 600 tests/vm/slurm-cgroup.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/sandbox-smoke.sh
 	tests/vm/trixie-run.sh --timeout 900 tests/vm/sandbox-selftest.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/cgroup-standalone.sh
+	tests/vm/trixie-run.sh --timeout 600 tests/vm/slurm-cgroup.sh
 	tests/vm/trixie-run.sh --timeout 3600 tests/vm/slurm-suite.sh $(trixie_suites)
 
 demo: all $(PROBE)

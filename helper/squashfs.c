@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,15 @@
  * mount point to race for and nothing appears in any host path) and hands
  * the /dev/fuse fd to squashfuse as "/dev/fd/N" (libfuse 3 then serves an
  * existing mount). The daemon is the helper's child, dies with it
- * (PDEATHSIG) and is stopped with the sandbox. */
+ * (PDEATHSIG) and is stopped with the sandbox.
+ *
+ * The daemon gets a mount namespace of its own: in the helper's, the
+ * sandbox's pid 1 pivot_roots, which moves the root and cwd of every
+ * process standing in the old root, the daemon's too, into the sandbox's
+ * root, i.e. onto the mount the daemon serves. Its later lookups then
+ * wait for answers from itself: stopped, squashfuse 0.5 (Debian 13,
+ * libfuse 3.17, worker threads) opens a file while its workers are being
+ * ended, and hangs in request_wait_answer, the helper waiting for it. */
 
 static const char *const daemons[] = { "squashfuse_ll", "squashfuse", NULL };
 
@@ -85,6 +94,10 @@ static void run_daemon(const char *image, int fuse_fd, int log_fd, pid_t parent)
 	/* fd 3 for the FUSE connection, nothing else of ours. */
 	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log_fd, 2) < 0 || dup2(fuse_fd, 3) < 0)
 		_exit(127);
+	if (unshare(CLONE_NEWNS) < 0) {
+		dprintf(2, "mount namespace for squashfuse: %s\n", strerror(errno));
+		_exit(127);
+	}
 	syscall(SYS_close_range, 4U, ~0U, 0);
 	snprintf(dev, sizeof(dev), "/dev/fd/3");
 	for (size_t i = 0; daemons[i]; i++) {
@@ -153,6 +166,9 @@ int sbx_squashfs_mount(const char *image, const char *what, struct sbx_fuse *f, 
 		daemon_message(log_fd, buf, sizeof(buf));
 		if (strstr(buf, "cannot run"))
 			sbx_err_set(err, 0, "install squashfuse", "%s: %s", what, buf);
+		else if (strstr(buf, "mount namespace for squashfuse"))
+			sbx_err_set(err, 0, "is user.max_mnt_namespaces reached? see sandbox-run info", "%s: %s",
+				    what, buf);
 		else
 			sbx_err_set(err, saved, "is it a valid squashfs image?", "%s: squashfuse: %s",
 				    what, *buf ? buf : "failed");

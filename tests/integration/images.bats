@@ -137,6 +137,35 @@ make_canary_squashfs() {
 	wait_for not squashfuse_running "$IMAGES/image.sqfs"
 }
 
+# Some process of this test has a root that shows the file $1: the
+# sandbox's command runs.
+rooted_in_image() {
+	local p
+	for p in $(sandbox_processes | awk '{ print $1 }'); do
+		[ ! -e "/proc/$p/root/$1" ] || return 0
+	done
+	return 1
+}
+
+@test "the squashfuse daemon keeps the host's root while the sandbox runs" {
+	# pid 1's pivot_root moves every root in its mount namespace that
+	# stood in the old one: a daemon there would look up its own files on
+	# the mount it serves (squashfuse 0.5 then hangs when stopped).
+	need_fuse
+	make_canary_squashfs
+	start_sbx --image "$SQFS" -- sleep 30
+	wait_for squashfuse_running "$SQFS"
+	wait_for rooted_in_image "$CANARY"
+	local daemon
+	daemon=$(squashfuse_pids "$SQFS")
+	[ -e "/proc/$daemon/root$SQFS" ] || { echo "the image file is not under the daemon's root" >&2; false; }
+	assert_equal "" "$(ls -d "/proc/$daemon/root/$CANARY" "/proc/$daemon/cwd/$CANARY" 2>/dev/null || true)" \
+		"the image's files under the daemon's root or cwd"
+	kill "$SBX_PID"
+	wait_exit "$SBX_JOB" || true
+	wait_for not squashfuse_running "$SQFS"
+}
+
 @test "a .tar.gz root filesystem runs" {
 	need_fuse
 	assert_image_runs "$IMAGES/rootfs.tar.gz"

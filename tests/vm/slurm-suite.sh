@@ -30,6 +30,16 @@ export SBX_NAMED_PARENT=/var/lib/sbx-vm-named
 mkdir -p "$SBX_NAMED_PARENT"
 mountpoint -q "$SBX_NAMED_PARENT" || mount -t tmpfs -o mode=0755 sbx-named "$SBX_NAMED_PARENT" ||
 	{ echo "slurm-suite: mount tmpfs on $SBX_NAMED_PARENT failed"; exit 1; }
+# The suites keep their images below /tmp, on the guest's overlay root here:
+# a sandbox's root overlay on top is a second overlay, and --sandbox-per-task
+# stacks a third, past the kernel's limit of two (the mount fails with
+# EINVAL). A tmpfs on /tmp, as on a host, unless it would hide this
+# repository or the build (the Debian 12 lane's /tmp is the host's).
+case "$repo/ $BUILD/" in
+/tmp/* | *" /tmp/"*) echo "slurm-suite: $repo or $BUILD is below /tmp: no tmpfs there (per-task layers fail)" ;;
+*) mountpoint -q /tmp || mount -t tmpfs -o mode=1777 sbx-tmp /tmp ||
+	{ echo "slurm-suite: mount tmpfs on /tmp failed"; exit 1; } ;;
+esac
 # squashfuse as the job's user (tests/run-all does the same on the host).
 [ ! -c /dev/fuse ] || chmod 0666 /dev/fuse
 
