@@ -162,10 +162,13 @@ marker-deleted" ]
 }
 
 @test "--sandbox-per-task: ranks that write the same path each see their own file; the default shares one root" {
-	# Both ranks write /out/result, then wait for each other through the
-	# sandbox's shared /tmp before reading it back.
-	script='echo "rank $SLURM_PROCID" > /result; touch /tmp/wrote.$SLURM_PROCID
-		until [ -e /tmp/wrote.0 ] && [ -e /tmp/wrote.1 ]; do sleep 0.05; done; cat /result'
+	# Both ranks write /result, then wait for each other through the
+	# sandbox's shared /tmp before reading it back. The marks are the job's
+	# own: with the cluster's tmp = host, /tmp is the node's, and the first
+	# job's marks would let the second job's ranks read before both wrote.
+	script='echo "rank $SLURM_PROCID" > /result; touch /tmp/wrote.$SLURM_JOB_ID.$SLURM_PROCID
+		until [ -e /tmp/wrote.$SLURM_JOB_ID.0 ] && [ -e /tmp/wrote.$SLURM_JOB_ID.1 ]; do sleep 0.05; done
+		cat /result'
 	run --separate-stderr as_user srun -N1 -n2 --sandbox-image="$IMG" --sandbox-per-task sh -c "$script"
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$(sort <<<"$output")" = "rank 0
@@ -175,4 +178,5 @@ rank 1" ] || { echo "per-task: $output" >&2; false; }
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
 	[ "$(sort -u <<<"$output" | wc -l)" -eq 1 ] || { echo "shared: $output" >&2; false; }
 	[ ! -e "$IMG/result" ]
+	rm -f /tmp/wrote.*
 }
