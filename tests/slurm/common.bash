@@ -54,3 +54,21 @@ as_user() {
 fuse_open() {
 	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
 }
+
+# slurm_epilog_done JOBID: wait (up to 30 s) until a slurmd of the cluster
+# has sent the job's epilog-complete message, which it sends after any
+# `slurmstepd spank epilog` it ran for the job.
+slurm_epilog_done() {
+	for _ in $(seq 1 150); do
+		grep -qs "JobId=$1: sent epilog complete msg" "$SBX_CLUSTER"/log/slurmd-*.log && return 0
+		sleep 0.2
+	done
+	echo "no slurmd sent the epilog-complete message of job $1" >&2
+	return 1
+}
+
+# How many `slurmstepd spank epilog` the cluster's slurmd have run (their
+# debug lines; SlurmdDebug=debug).
+slurm_spank_epilogs() {
+	cat "$SBX_CLUSTER"/log/slurmd-*.log | grep -c 'spank epilog' || true
+}
