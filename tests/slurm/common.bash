@@ -8,7 +8,7 @@ slurm_require() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
 	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	[ -f "$BUILD/spank_sandbox.so" ] && [ -f "$BUILD/spank_sandbox_named.so" ] || skip "plugins not built"
 	export SBX_USER=${SBX_TEST_USER:-sbxtest}
 	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
 }

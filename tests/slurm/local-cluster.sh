@@ -194,6 +194,7 @@ CONF
 	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$(named_base)" \
 		>"$P/etc/plugstack.conf"
 	if [ "${SBX_NAMED_PLUGIN:-1}" = 1 ]; then
+		[ -f "$BUILD/spank_sandbox_named.so" ] || die "$BUILD/spank_sandbox_named.so is missing (make)"
 		echo "required $BUILD/spank_sandbox_named.so named_dir=$(named_base)" >>"$P/etc/plugstack.conf"
 	fi
 	chmod -R a+rX "$P/etc"
