@@ -187,12 +187,11 @@ $(SANDBOX_RUN): $(CLI_OBJ) $(LIBIMAGE) $(LIBCORE)
 # slurmstepd load the plugin, with or without a --sandbox-* option, and the
 # loader's work for more objects was most of what it cost them. No
 # libseccomp: the policy checks syscall names against lib/spec/syscalls.c.
-# No slurm_spank_job_epilog here: it is the companion's (spank_sandbox_named.c).
+# No slurm_spank_job_epilog in the main plugin: it is the companion's
+# (spank_sandbox_named.c), linked the same way.
 $(BUILD)/spank_sandbox.so: $(MAIN_PLUGIN_OBJ) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ \
-		-Wl,--as-needed -Wl,-Bstatic -linih -lcap -Wl,-Bdynamic
-
 $(BUILD)/spank_sandbox_named.so: $(NAMED_PLUGIN_OBJ) $(LIBCORE)
+$(BUILD)/spank_sandbox.so $(BUILD)/spank_sandbox_named.so:
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ \
 		-Wl,--as-needed -Wl,-Bstatic -linih -lcap -Wl,-Bdynamic
 
