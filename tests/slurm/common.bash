@@ -55,15 +55,18 @@ fuse_open() {
 	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
 }
 
-# slurm_epilog_done JOBID: wait (up to 30 s) until a slurmd of the cluster
-# has sent the job's epilog-complete message, which it sends after any
-# `slurmstepd spank epilog` it ran for the job.
-slurm_epilog_done() {
+# slurm_job_ended JOBID: wait (up to 30 s) until slurmctld has the job
+# COMPLETED and no longer COMPLETING: every node has reported its epilog
+# done (after any `slurmstepd spank epilog` slurmd ran for it), or that it
+# had none to run.
+slurm_job_ended() {
+	local state
 	for _ in $(seq 1 150); do
-		grep -qs "JobId=$1: sent epilog complete msg" "$SBX_CLUSTER"/log/slurmd-*.log && return 0
+		state=$(squeue -h -j "$1" -t all -o %T 2>/dev/null) || state=
+		[ -z "$state" ] || [ "$state" = COMPLETED ] && return 0
 		sleep 0.2
 	done
-	echo "no slurmd sent the epilog-complete message of job $1" >&2
+	echo "job $1 did not end: $state" >&2
 	return 1
 }
 

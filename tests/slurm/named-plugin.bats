@@ -22,7 +22,7 @@ teardown_file() {
 	run ! grep -q spank_sandbox_named "$SBX_CLUSTER/etc/plugstack.conf"
 	run --separate-stderr as_user sbatch --parsable --wait -N1 -o /dev/null --wrap true
 	[ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
-	slurm_epilog_done "$output"
+	slurm_job_ended "$output"
 	[ "$(slurm_spank_epilogs)" -eq 0 ]
 }
 

@@ -114,7 +114,7 @@ assert_refused() {
 	[ "$(cat "$WORK/named.out")" = kept ]
 	# The job's epilog (spank_sandbox_named.so, in `slurmstepd spank
 	# epilog`) removes it on the node.
-	slurm_epilog_done "$output"
+	slurm_job_ended "$output"
 	[ "$(slurm_spank_epilogs)" -gt "$epilogs" ]
 	run find "$(slurm_named_dir)" -mindepth 2
 	[ -z "$output" ]
