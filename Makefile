@@ -89,6 +89,11 @@ IMAGE_OBJ  := $(IMAGE_SRC:%.c=$(BUILD)/%.o)
 HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PLUGIN_OBJ := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
+# The companion plugin (the job epilog's cleanup of named sandboxes): its
+# entry point and the two plugin files that cleanup needs, the same objects.
+NAMED_OBJ  := $(BUILD)/plugin/spank_sandbox_named.o
+MAIN_PLUGIN_OBJ := $(filter-out $(NAMED_OBJ),$(PLUGIN_OBJ))
+NAMED_PLUGIN_OBJ := $(NAMED_OBJ) $(BUILD)/plugin/named.o $(BUILD)/plugin/args.o
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # The shim and its own copy of the core, built static and without sanitizers.
 STATIC     := $(BUILD)/static
@@ -102,6 +107,7 @@ HELPER     := $(BUILD)/sandbox-helper
 SHIM       := $(BUILD)/sandbox-exec
 SANDBOX_RUN:= $(BUILD)/sandbox-run
 PLUGIN     := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox.so)
+NAMED_PLUGIN := $(if $(PLUGIN_SRC),$(BUILD)/spank_sandbox_named.so)
 SANDBOX_PROBE := $(BUILD)/sandbox-probe
 PROBE      := $(BUILD)/tests/sbx-probe
 RACE       := $(BUILD)/tests/race/racer $(BUILD)/tests/race/fake-stepd
@@ -112,7 +118,7 @@ VALGRIND_AIDS := $(VALGRIND_DIR)/sandbox-exec $(VALGRIND_DIR)/sandbox-helper $(V
 SLURM_CLIENT_CMDS := srun sbatch salloc scontrol squeue scancel sinfo sacct sstat sattach sbcast
 SLURM_CLIENT := $(BUILD)/slurm-client/slurm-client
 
-all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(SANDBOX_PROBE) $(PLUGIN) $(SLURM_CLIENT)
+all: $(HELPER) $(SHIM) $(SANDBOX_RUN) $(SANDBOX_PROBE) $(PLUGIN) $(NAMED_PLUGIN) $(SLURM_CLIENT)
 
 $(SLURM_CLIENT): plugin/slurm-client.sh
 	@mkdir -p $(@D)
@@ -182,13 +188,18 @@ $(SANDBOX_RUN): $(CLI_OBJ) $(LIBIMAGE) $(LIBCORE)
 # slurmstepd load the plugin, with or without a --sandbox-* option, and the
 # loader's work for more objects was most of what it cost them. No
 # libseccomp: the policy checks syscall names against lib/spec/syscalls.c.
-$(BUILD)/spank_sandbox.so: $(PLUGIN_OBJ) $(LIBCORE)
+# No slurm_spank_job_epilog in the main plugin: it is the companion's
+# (spank_sandbox_named.c), linked the same way.
+$(BUILD)/spank_sandbox.so: $(MAIN_PLUGIN_OBJ) $(LIBCORE)
+$(BUILD)/spank_sandbox_named.so: $(NAMED_PLUGIN_OBJ) $(LIBCORE)
+$(BUILD)/spank_sandbox.so $(BUILD)/spank_sandbox_named.so:
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=plugin/spank_sandbox.map -o $@ $^ \
 		-Wl,--as-needed -Wl,-Bstatic -linih -lcap -Wl,-Bdynamic
 
-# Fails when the plugin holds or needs libarchive, json-c or nettle symbols.
-check-plugin-symbols: $(PLUGIN)
-	$(if $(PLUGIN),tests/plugin-symbols.sh $(PLUGIN))
+# Fails when a plugin holds or needs libarchive, json-c or nettle symbols,
+# or when the job prolog/epilog symbols are in the wrong one.
+check-plugin-symbols: $(PLUGIN) $(NAMED_PLUGIN)
+	$(if $(PLUGIN),tests/plugin-symbols.sh $(PLUGIN) $(NAMED_PLUGIN))
 
 # A static probe copied into test images (syscalls, fds, /proc/self/status):
 # installed for `sandbox-run selftest`, and the test suite's sbx-probe.
@@ -353,7 +364,8 @@ install: all
 	install -m 0644 man/sandbox-run.1 $(DESTDIR)$(MANDIR)/man1/sandbox-run.1
 	install -m 0644 man/sandbox.conf.5 $(DESTDIR)$(MANDIR)/man5/sandbox.conf.5
 	install -m 0644 man/spank_sandbox.8 $(DESTDIR)$(MANDIR)/man8/spank_sandbox.8
-	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so)
+	$(if $(PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR) && install -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox.so \
+		&& install -m 0755 $(NAMED_PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sandbox_named.so)
 
 # Debian packages (debian/): bookworm on this machine, trixie inside the
 # root tests/vm/trixie-root.sh makes. The .debs land in build-deb/<dist>/.

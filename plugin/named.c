@@ -1,6 +1,7 @@
 #include "plugin.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +34,33 @@ int sbx_named_valid(const char *name, struct sbx_err *err)
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
 			return sbx_err_set(err, 0, hint, "name '%s': invalid sandbox name", name);
+	return 0;
+}
+
+/* The companion plugin (spank_sandbox_named.c) removes named sandboxes at
+ * the job's end; without it they would stay. Slurm loads every plugin of
+ * plugstack.conf in srun, sbatch and slurmstepd before init_post_opt, so
+ * it is loaded now if the site listed it: look beside this plugin. */
+#define SBX_NAMED_COMPANION "spank_sandbox_named.so"
+
+int sbx_named_companion_check(struct sbx_err *err)
+{
+	char path[PATH_MAX];
+	const char *slash;
+	Dl_info info;
+	void *dl;
+
+	if (!dladdr((void *)sbx_named_companion_check, &info) || !info.dli_fname)
+		return sbx_err_set(err, 0, NULL, "name '%s': cannot find the plugin's own file", sbx_plugin.name);
+	slash = strrchr(info.dli_fname, '/');
+	if ((size_t)snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - info.dli_fname + 1) : 0,
+			     info.dli_fname, SBX_NAMED_COMPANION) >= sizeof(path))
+		return sbx_err_set(err, ENAMETOOLONG, NULL, "name '%s': %s", sbx_plugin.name, info.dli_fname);
+	dl = dlopen(path, RTLD_NOLOAD | RTLD_LAZY);
+	if (!dl)
+		return sbx_err_set(err, 0, "ask the admin to list " SBX_NAMED_COMPANION " in plugstack.conf",
+				   "name '%s': named sandboxes are not enabled here", sbx_plugin.name);
+	dlclose(dl);
 	return 0;
 }
 

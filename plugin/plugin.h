@@ -3,6 +3,7 @@
  *   args.c           plugstack.conf arguments, --sandbox-* options, presets
  *   step.c           the remote side: one sandbox per node and step
  *   named.c          named sandboxes: their directories and cleanup
+ *   spank_sandbox_named.c  the companion plugin: the job epilog's cleanup
  *   attach.c         steps that join a named sandbox another step runs
  *   cache-dir.c      the users' directories in a shared image cache, made by root
  *   cgroup.c         cgroup v2 limits in the tasks' own (Slurm's) cgroups
@@ -123,6 +124,9 @@ int sbx_named_valid(const char *name, struct sbx_err *err);
  * *image_out (malloc'd). *path_out names the sandbox's directory. */
 int sbx_named_prepare(const struct sbx_cred *cred, const char *image, char **image_out,
 		      char **path_out, struct sbx_err *err);
+/* 0 when spank_sandbox_named.so (the epilog's cleanup) is loaded beside
+ * this plugin; else -1 with a line that says to list it. */
+int sbx_named_companion_check(struct sbx_err *err);
 /* As root, in the job epilog: remove named_dir/<uid>/<job>, as the user. */
 int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);
 

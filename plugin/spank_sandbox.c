@@ -36,6 +36,8 @@ static int check_locally(spank_t sp)
 		rc = 0;
 		goto out;
 	}
+	if (sbx_plugin.name && sbx_named_companion_check(&err) < 0)
+		goto out;
 	/* A submit host without the file checks against the built-in
 	 * defaults; the nodes, where the file is required, decide. */
 	if (sbx_policy_open(&pol, sbx_plugin.policy_path, 0, &err) < 0 ||
@@ -151,25 +153,5 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	if (spank_context() == S_CTX_REMOTE && sbx_plugin.enabled)
 		sbx_step_exit();
 	sbx_plugin_free();
-	return 0;
-}
-
-/* The job's end on each node (root): named sandboxes go with it. */
-int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
-{
-	struct sbx_err err = { 0 };
-	uint32_t job_id;
-	uid_t uid;
-
-	/* The job-script context never saw slurm_spank_init: read the
-	 * plugstack arguments (named_dir) here. */
-	if (sbx_args_parse(ac, av) < 0)
-		return 0;
-	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS)
-		return 0;
-	/* An epilog failure drains the node: log, never fail. */
-	if (sbx_named_cleanup(uid, job_id, &err) < 0)
-		sbx_plugin_report(&err);
 	return 0;
 }

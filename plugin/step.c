@@ -117,8 +117,10 @@ int sbx_step_prepare(spank_t sp, struct sbx_err *err)
 	if (read_cred(sp, err) < 0)
 		goto out;
 	if (sbx_plugin.name) {
-		/* First use records the image; later steps may omit it. */
-		if (sbx_named_prepare(&sbx_plugin.cred, sbx_plugin.req.image, &recorded, &dir, err) < 0 ||
+		/* First use records the image; later steps may omit it.
+		 * Without the epilog's plugin it would never be removed. */
+		if (sbx_named_companion_check(err) < 0 ||
+		    sbx_named_prepare(&sbx_plugin.cred, sbx_plugin.req.image, &recorded, &dir, err) < 0 ||
 		    (recorded && sbx_request_set_image(&sbx_plugin.req, recorded, err) < 0) ||
 		    sbx_request_set_persist(&sbx_plugin.req, dir, err) < 0)
 			goto out;

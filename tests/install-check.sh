@@ -12,7 +12,7 @@ fail() { echo "install-check: $*" >&2; exit 1; }
 make -s -C "$repo" BUILD="$tmp/build" PREFIX="$prefix" DESTDIR="$tmp/dest" install >/dev/null
 root=$tmp/dest$prefix
 for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec libexec/sandbox-probe etc/slurm/sandbox.conf \
-	lib/slurm/spank_sandbox.so share/doc/slurm-sandbox/README.md share/doc/slurm-sandbox/admin-guide.md \
+	lib/slurm/spank_sandbox.so lib/slurm/spank_sandbox_named.so share/doc/slurm-sandbox/README.md share/doc/slurm-sandbox/admin-guide.md \
 	share/man/man1/sandbox-run.1 share/man/man5/sandbox.conf.5 share/man/man8/spank_sandbox.8; do
 	[ -f "$root/$f" ] || fail "$prefix/$f is missing"
 done
@@ -37,7 +37,8 @@ fi
 # name, no variable that sets one and no code of them in what is installed.
 points=$(grep -rhoE 'SBX_FAILPOINT\("[^"]+"' "$repo/lib" "$repo/helper" "$repo/plugin" | cut -d'"' -f2 | sort -u)
 [ -n "$points" ] || fail "found no failure points in the source (SBX_FAILPOINT(\"name\", err))"
-for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec lib/slurm/spank_sandbox.so; do
+for f in bin/sandbox-run libexec/sandbox-helper libexec/sandbox-exec lib/slurm/spank_sandbox.so \
+	lib/slurm/spank_sandbox_named.so; do
 	found=$(strings -a "$root/$f" | grep -F -e SBX_FAILPOINT -e 'failure point' -e "$points" | sort -u | head -3)
 	[ -z "$found" ] || fail "$prefix/$f holds failure points: $found"
 	! nm -a "$root/$f" 2>/dev/null | grep -q sbx_failpoint || fail "$prefix/$f holds the failure point code"

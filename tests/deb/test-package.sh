@@ -75,7 +75,7 @@ note "installed $(basename "$deb"): $(while read -r f; do [ -f "$f" ] && echo; d
 
 # 3. The installed files.
 plugindir=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/slurm-wlm
-for f in "$plugindir/spank_sandbox.so" /usr/libexec/slurm-sandbox/sandbox-helper \
+for f in "$plugindir/spank_sandbox.so" "$plugindir/spank_sandbox_named.so" /usr/libexec/slurm-sandbox/sandbox-helper \
 	/usr/libexec/slurm-sandbox/sandbox-exec /usr/bin/sandbox-run /etc/slurm/sandbox.conf \
 	/etc/slurm/plugstack.conf.d/sandbox.conf; do
 	grep -qx "$f" "$files" || fail "$f is not in the package"
@@ -86,6 +86,8 @@ if grep -v '^#' /etc/slurm/plugstack.conf.d/sandbox.conf | grep -q .; then
 fi
 grep -qx "#required $plugindir/spank_sandbox.so config=/etc/slurm/sandbox.conf" /etc/slurm/plugstack.conf.d/sandbox.conf ||
 	fail "the plugstack drop-in does not hold the commented plugin line"
+grep -qx "#required $plugindir/spank_sandbox_named.so" /etc/slurm/plugstack.conf.d/sandbox.conf ||
+	fail "the plugstack drop-in does not hold the commented named sandboxes' plugin line"
 man_ok=0
 for page in "1 sandbox-run" "8 spank_sandbox" "5 sandbox.conf"; do
 	# shellcheck disable=SC2086
@@ -113,6 +115,7 @@ else
 	links=$(mktemp -d "$repo/build-deb/installed.XXXXXX")
 	chmod 0755 "$links"
 	ln -s "$plugindir/spank_sandbox.so" "$links/spank_sandbox.so"
+	ln -s "$plugindir/spank_sandbox_named.so" "$links/spank_sandbox_named.so"
 	ln -s /usr/libexec/slurm-sandbox/sandbox-helper "$links/sandbox-helper"
 	ln -s /usr/libexec/slurm-sandbox/sandbox-exec "$links/sandbox-exec"
 	ln -s /usr/bin/sandbox-run "$links/sandbox-run"
@@ -120,7 +123,7 @@ else
 	cp "$repo/build/tests/sbx-probe" "$links/tests/"
 	cp "$repo"/build/tests/race/* "$links/tests/race/"
 	chmod -R a+rX "$links"
-	for f in spank_sandbox.so sandbox-helper sandbox-exec sandbox-run; do
+	for f in spank_sandbox.so spank_sandbox_named.so sandbox-helper sandbox-exec sandbox-run; do
 		real=$(readlink -f "$links/$f")
 		grep -qx "$real" "$files" || fail "$links/$f resolves to $real, not a file of the package"
 	done

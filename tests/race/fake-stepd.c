@@ -1,7 +1,11 @@
 /* fake-stepd: a mini slurmstepd that loads the real spank_sandbox.so and calls
  * its root callbacks in Slurm's remote order, as often as a race test needs.
  *
- *   fake-stepd --plugin SO --scenario prepare|epilog --uid N --gid N [options]
+ *   fake-stepd --plugin SO [--plugin SO] --scenario prepare|epilog --uid N --gid N [options]
+ *
+ * Each --plugin is loaded in order, like plugstack.conf's lines (the main
+ * plugin and spank_sandbox_named.so, which has the job epilog); each
+ * callback runs in every plugin that defines it.
  *
  * prepare  one step's remote start, as slurmstepd runs it (as root):
  *          slurm_spank_init(plugstack args) -> each option callback, remote=1,
@@ -517,13 +521,16 @@ struct plugin {
 	spank_fn init, init_post_opt, job_epilog, exit;
 };
 
+#define MAX_PLUGINS 2
+static struct plugin plugins[MAX_PLUGINS];
+static int n_plugins;
+
+/* NULL when the plugin does not define it, as Slurm allows. */
 static spank_fn symbol(void *dl, const char *name)
 {
 	spank_fn fn;
 
 	*(void **)&fn = dlsym(dl, name);
-	if (!fn)
-		die("the plugin has no %s: %s", name, dlerror());
 	return fn;
 }
 
@@ -616,12 +623,13 @@ static void user_tree(const struct user_tree *t, long iteration)
 		die("--user-tree failed in iteration %ld (status 0x%x)", iteration, status);
 }
 
-static void step_prepare(struct plugin *p, spank_t sp)
+static void step_prepare(spank_t sp)
 {
 	job.ctx = S_CTX_REMOTE;
 	job.n_registered = 0;
-	if (p->init(sp, job.n_args, job.args) != 0)
-		die("slurm_spank_init failed (plugstack arguments?)");
+	for (int i = 0; i < n_plugins; i++)
+		if (plugins[i].init && plugins[i].init(sp, job.n_args, job.args) != 0)
+			die("slurm_spank_init failed (plugstack arguments?)");
 	/* 22.05 runs each option callback twice in slurmstepd: from the
 	 * launch message, then from the _SLURM_SPANK_OPTION_* variables. */
 	for (int round = 0; round < 2; round++)
@@ -639,16 +647,30 @@ static void step_prepare(struct plugin *p, spank_t sp)
 				die("--opt %s: the plugin's callback refused it", job.opts[i]);
 		}
 	/* The plugin keeps a remote failure for task_init and returns 0. */
-	p->init_post_opt(sp, job.n_args, job.args);
-	p->exit(sp, job.n_args, job.args);
+	for (int i = 0; i < n_plugins; i++)
+		if (plugins[i].init_post_opt)
+			plugins[i].init_post_opt(sp, job.n_args, job.args);
+	for (int i = 0; i < n_plugins; i++)
+		if (plugins[i].exit)
+			plugins[i].exit(sp, job.n_args, job.args);
 }
 
-static void job_epilog(struct plugin *p, spank_t sp)
+static void job_epilog(spank_t sp)
 {
+	int ran = 0;
+
 	job.ctx = S_CTX_JOB_SCRIPT;
-	if (p->job_epilog(sp, job.n_args, job.args) != 0)
-		die("slurm_spank_job_epilog failed: a real epilog failure drains the node");
-	p->exit(sp, job.n_args, job.args);
+	for (int i = 0; i < n_plugins; i++)
+		if (plugins[i].job_epilog) {
+			if (plugins[i].job_epilog(sp, job.n_args, job.args) != 0)
+				die("slurm_spank_job_epilog failed: a real epilog failure drains the node");
+			ran = 1;
+		}
+	if (!ran)
+		die("no plugin has slurm_spank_job_epilog (give --plugin spank_sandbox_named.so)");
+	for (int i = 0; i < n_plugins; i++)
+		if (plugins[i].exit)
+			plugins[i].exit(sp, job.n_args, job.args);
 }
 
 static long number(const char *opt, const char *s)
@@ -674,7 +696,7 @@ static void add(char **list, int *n, const char *opt, const char *v)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fake-stepd --plugin SO --scenario prepare|epilog --uid N --gid N\n"
+	fprintf(stderr, "usage: fake-stepd --plugin SO [--plugin SO] --scenario prepare|epilog --uid N --gid N\n"
 			"         [--groups G,..] [--job N] [--step N] [--tasks N] [--arg K=V]..\n"
 			"         [--opt NAME=VALUE].. [--env NAME=VALUE].. [--iterations N] [--seconds S]\n"
 			"         [--user-tree DIR,N,LINK] [--watch PATH]..\n");
@@ -693,18 +715,21 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 'T' }, { "user-tree", required_argument, NULL, 'U' },
 		{ "watch", required_argument, NULL, 'w' },  { NULL, 0, NULL, 0 },
 	};
-	const char *plugin_path = NULL, *scenario = NULL;
+	const char *plugin_path[MAX_PLUGINS], *scenario = NULL;
 	struct user_tree tree = { .files = -1 };
 	long iterations = 1, seconds = 0, done = 0;
 	int c, uid_set = 0, gid_set = 0, changes = 0;
 	struct spank_handle handle = { .magic = 1 };
-	struct plugin p;
 	char what[8 * PATH_MAX];
 	double start, end;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': plugin_path = optarg; break;
+		case 'p':
+			if (n_plugins == MAX_PLUGINS)
+				die("--plugin: at most %d", MAX_PLUGINS);
+			plugin_path[n_plugins++] = optarg;
+			break;
 		case 's': scenario = optarg; break;
 		case 'u': job.uid = (uid_t)number("--uid", optarg); uid_set = 1; break;
 		case 'g': job.gid = (gid_t)number("--gid", optarg); gid_set = 1; break;
@@ -736,7 +761,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || !plugin_path || !scenario || !uid_set || !gid_set || iterations < 1 ||
+	if (optind != argc || !n_plugins || !scenario || !uid_set || !gid_set || iterations < 1 ||
 	    (strcmp(scenario, "prepare") != 0 && strcmp(scenario, "epilog") != 0))
 		usage();
 	if (geteuid() != 0)
@@ -746,7 +771,8 @@ int main(int argc, char **argv)
 			die("out of memory");
 	for (int w = 0; w < n_watches; w++)
 		snapshot(watches[w].path, &watches[w].e, &watches[w].n);
-	load(plugin_path, &p);
+	for (int i = 0; i < n_plugins; i++)
+		load(plugin_path[i], &plugins[i]);
 
 	start = now();
 	end = start + (double)seconds;
@@ -754,9 +780,9 @@ int main(int argc, char **argv)
 		if (tree.files >= 0)
 			user_tree(&tree, done + 1);
 		if (strcmp(scenario, "prepare") == 0)
-			step_prepare(&p, &handle);
+			step_prepare(&handle);
 		else
-			job_epilog(&p, &handle);
+			job_epilog(&handle);
 		done++;
 		job.step++;
 		changes = canary_changed(what, sizeof(what));

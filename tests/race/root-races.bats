@@ -11,6 +11,7 @@
 #
 #   make race && BUILD=$PWD/build bats tests/race/root-races.bats     (as root)
 #   SBX_RACE_PLUGIN   the plugin to race (default: $BUILD/spank_sandbox.so)
+#                     (spank_sandbox_named.so beside it is loaded too)
 #   SBX_RACE_ITERATIONS, SBX_RACE_SECONDS, SBX_RACE_RACERS   the budget
 bats_require_minimum_version 1.5.0
 
@@ -19,9 +20,11 @@ setup() {
 	REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	BUILD=${BUILD:-$REPO/build}
 	PLUGIN=${SBX_RACE_PLUGIN:-$BUILD/spank_sandbox.so}
+	# The job epilog's plugin, beside it (named sandboxes need it loaded).
+	NAMED_PLUGIN=$(dirname "$PLUGIN")/spank_sandbox_named.so
 	RACER=$BUILD/tests/race/racer
 	STEPD=$BUILD/tests/race/fake-stepd
-	[ -f "$PLUGIN" ] || skip "plugin not built ($PLUGIN)"
+	[ -f "$PLUGIN" ] && [ -f "$NAMED_PLUGIN" ] || skip "plugin not built ($PLUGIN, $NAMED_PLUGIN)"
 	[ -x "$RACER" ] && [ -x "$STEPD" ] || skip "race harness not built (make race)"
 	# A step's remote start costs the plugin ~0.2 ms here, an epilog with
 	# the user's tree rebuilt ~7 ms: the steps get ten times the iterations.
@@ -100,7 +103,7 @@ racer_swaps() {
 
 # fake-stepd as root with the plugstack.conf arguments of this node.
 stepd() {
-	$(pin_stepd) "$STEPD" --plugin "$PLUGIN" --uid "$JOB_UID" --gid "$JOB_GID" --job "$JOB" \
+	$(pin_stepd) "$STEPD" --plugin "$PLUGIN" --plugin "$NAMED_PLUGIN" --uid "$JOB_UID" --gid "$JOB_GID" --job "$JOB" \
 		--arg config="$REPO/conf/sandbox.conf" --arg named_dir="$NAMED" \
 		--arg helper="$BUILD/sandbox-helper" "$@"
 }

@@ -8,7 +8,7 @@ slurm_require() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start the Slurm daemons"
 	export REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	export BUILD=${BUILD:-$REPO/build}
-	[ -f "$BUILD/spank_sandbox.so" ] || skip "plugin not built"
+	[ -f "$BUILD/spank_sandbox.so" ] && [ -f "$BUILD/spank_sandbox_named.so" ] || skip "plugins not built"
 	export SBX_USER=${SBX_TEST_USER:-sbxtest}
 	id "$SBX_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SBX_USER"
 }
@@ -53,4 +53,25 @@ as_user() {
 # squashfuse runs as the job's user and needs /dev/fuse read-writable by it.
 fuse_open() {
 	runuser -u "$SBX_USER" -- test -r /dev/fuse -a -w /dev/fuse
+}
+
+# slurm_job_ended JOBID: wait (up to 30 s) until slurmctld has the job
+# COMPLETED and no longer COMPLETING: every node has reported its epilog
+# done (after any `slurmstepd spank epilog` slurmd ran for it), or that it
+# had none to run.
+slurm_job_ended() {
+	local state
+	for _ in $(seq 1 150); do
+		state=$(squeue -h -j "$1" -t all -o %T 2>/dev/null) || state=
+		[ -z "$state" ] || [ "$state" = COMPLETED ] && return 0
+		sleep 0.2
+	done
+	echo "job $1 did not end: $state" >&2
+	return 1
+}
+
+# How many `slurmstepd spank epilog` the cluster's slurmd have run (their
+# debug lines; SlurmdDebug=debug).
+slurm_spank_epilogs() {
+	cat "$SBX_CLUSTER"/log/slurmd-*.log | grep -c 'spank epilog' || true
 }

@@ -11,7 +11,7 @@ setup_file() {
 	# the build included (a clone may well sit below /tmp).
 	export JC_BUILD=/var/tmp/sbx-build-jc-$$
 	mkdir -p "$JC_BUILD/tests"
-	cp "$BUILD/spank_sandbox.so" "$BUILD/sandbox-helper" "$BUILD/sandbox-exec" "$JC_BUILD/"
+	cp "$BUILD/spank_sandbox.so" "$BUILD/spank_sandbox_named.so" "$BUILD/sandbox-helper" "$BUILD/sandbox-exec" "$JC_BUILD/"
 	cp "$BUILD/tests/sbx-probe" "$JC_BUILD/tests/"
 	chmod -R a+rX "$JC_BUILD"
 	export BUILD=$JC_BUILD

@@ -11,7 +11,10 @@
 #   SBX_MUNGE         1: auth/munge + cred/munge, with a munged of the cluster's own
 #                     (a test key and socket under the prefix; a system munged is
 #                     never touched)
-#   BUILD             the build with spank_sandbox.so, sandbox-helper, sandbox-exec
+#   BUILD             the build with spank_sandbox.so, spank_sandbox_named.so,
+#                     sandbox-helper, sandbox-exec
+#   SBX_NAMED_PLUGIN  0: plugstack.conf lists spank_sandbox.so only, without the
+#                     named sandboxes' epilog plugin (default 1: both)
 #   SBX_CLUSTER_CGROUP  v2: Slurm's cgroup/v2 (proctrack/cgroup, task/cgroup,
 #                     jobacct_gather/cgroup, IgnoreSystemd=yes); needs a
 #                     cgroup v2-only host such as the VM lanes' guests.
@@ -190,6 +193,10 @@ CONF
 	fi
 	echo "required $BUILD/spank_sandbox.so config=$P/etc/sandbox.conf helper=$BUILD/sandbox-helper named_dir=$(named_base)" \
 		>"$P/etc/plugstack.conf"
+	if [ "${SBX_NAMED_PLUGIN:-1}" = 1 ]; then
+		[ -f "$BUILD/spank_sandbox_named.so" ] || die "$BUILD/spank_sandbox_named.so is missing (make)"
+		echo "required $BUILD/spank_sandbox_named.so named_dir=$(named_base)" >>"$P/etc/plugstack.conf"
+	fi
 	chmod -R a+rX "$P/etc"
 	chmod 755 "$P"
 }

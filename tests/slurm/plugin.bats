@@ -108,16 +108,16 @@ assert_refused() {
 	srun -N1 --sandbox-name=n1 cat /persist
 	EOF
 	chmod 755 "$WORK/named.sh"
+	local epilogs=$(slurm_spank_epilogs)
 	# The steps' words go apart from their output: under load srun may say
 	# that step creation waits ("temporarily disabled, retrying").
-	run --separate-stderr as_user sbatch --wait -N1 -o "$WORK/named.out" -e "$WORK/named.err" "$WORK/named.sh"
+	run --separate-stderr as_user sbatch --parsable --wait -N1 -o "$WORK/named.out" -e "$WORK/named.err" "$WORK/named.sh"
 	[ "$status" -eq 0 ] || { echo "$stderr"; cat "$WORK/named.out" "$WORK/named.err"; false; } >&2
 	[ "$(cat "$WORK/named.out")" = kept ] || { cat "$WORK/named.out" "$WORK/named.err"; false; } >&2
-	# The job's epilog removes it on the node (shortly after the job ends).
-	for _ in $(seq 1 50); do
-		[ -z "$(find "$(slurm_named_dir)" -mindepth 2)" ] && break
-		sleep 0.2
-	done
+	# The job's epilog (spank_sandbox_named.so, in `slurmstepd spank
+	# epilog`) removes it on the node.
+	slurm_job_ended "$output"
+	[ "$(slurm_spank_epilogs)" -gt "$epilogs" ]
 	run find "$(slurm_named_dir)" -mindepth 2
 	[ -z "$output" ]
 }

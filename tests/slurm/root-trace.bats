@@ -50,9 +50,9 @@ teardown_file() {
 	return 0
 }
 
-# The plugin's named_dir, from the cluster's plugstack.conf.
+# The plugins' named_dir, from the cluster's plugstack.conf (both lines give it).
 named_dir() {
-	sed -n 's/.* named_dir=\([^ ]*\).*/\1/p' "$SBX_CLUSTER/etc/plugstack.conf"
+	sed -n 's/.* named_dir=\([^ ]*\).*/\1/p' "$SBX_CLUSTER/etc/plugstack.conf" | head -n1
 }
 
 @test "root acts on no path below a directory a user can write, for a job with named, cached, kernel-squashfs and directory sandboxes" {
