@@ -157,8 +157,11 @@ assert_refused() {
 @test "scancel of a running sandboxed step leaves no process and no mount behind" {
 	mounts_before=$(wc -l </proc/self/mountinfo)
 	as_user srun -N3 -n3 --sandbox-image="$IMG" sleep 4711 3>&- &
-	for _ in $(seq 1 100); do
-		[ "$(pgrep -u "$SBX_USER" -fc 'sleep 4711')" -ge 3 ] && break
+	# The three tasks' own sleep processes (srun's and runuser's command
+	# lines hold "sleep 4711" too, so they are matched by name); a 3-node
+	# start under TCG (the VM lanes) takes well over 10 s.
+	for _ in $(seq 1 600); do
+		[ "$(pgrep -u "$SBX_USER" -x sleep -c)" -ge 3 ] && break
 		sleep 0.1
 	done
 	[ "$(pgrep -u "$SBX_USER" -x sleep -c)" -ge 3 ]
