@@ -41,8 +41,6 @@ int sbx_named_valid(const char *name, struct sbx_err *err)
  * the job's end; without it they would stay. Slurm loads every plugin of
  * plugstack.conf in srun, sbatch and slurmstepd before init_post_opt, so
  * it is loaded now if the site listed it: look beside this plugin. */
-#define SBX_NAMED_COMPANION "spank_sandbox_named.so"
-
 int sbx_named_companion_check(struct sbx_err *err)
 {
 	char path[PATH_MAX];

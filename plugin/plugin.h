@@ -126,6 +126,8 @@ int sbx_named_prepare(const struct sbx_cred *cred, const char *image, char **ima
 		      char **path_out, struct sbx_err *err);
 /* 0 when spank_sandbox_named.so (the epilog's cleanup) is loaded beside
  * this plugin; else -1 with a line that says to list it. */
+/* The companion plugin's file name, beside this plugin (spank_sandbox_named.c). */
+#define SBX_NAMED_COMPANION "spank_sandbox_named.so"
 int sbx_named_companion_check(struct sbx_err *err);
 /* As root, in the job epilog: remove named_dir/<uid>/<job>, as the user. */
 int sbx_named_cleanup(uid_t uid, uint32_t job_id, struct sbx_err *err);

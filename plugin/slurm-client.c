@@ -13,7 +13,9 @@
  * and at their own paths, where Slurm looks for them by absolute name:
  * libslurmfull's directory (Debian's PluginDir), the directory of
  * slurm.conf (SLURM_CONF of slurmd, else /etc/slurm: plugstack.conf and
- * configless caches too), this plugin, the site policy, and the policy's
+ * configless caches too), this plugin and its companion
+ * (spank_sandbox_named.so, if installed: plugstack.conf may list it, and
+ * srun refuses to start without a listed plugin), the site policy, and the policy's
  * [slurm] client_paths (the munge socket's directory). The shim puts
  * /.sandbox-slurm/bin first on PATH (shim/slurm-path.c). */
 #include "plugin.h"
@@ -84,6 +86,7 @@ int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req
 {
 	char loader[PATH_MAX], libdir[PATH_MAX], libslurm[PATH_MAX] = "", slurmdir[PATH_MAX];
 	char real[PATH_MAX], launchers[PATH_MAX], confdir[PATH_MAX], self[PATH_MAX];
+	char companion[PATH_MAX] = "";
 	const char *conf = getenv("SLURM_CONF");
 	Dl_info info;
 
@@ -112,6 +115,12 @@ int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req
 	if (!dladdr((void *)sbx_slurm_client_binds, &info) || !info.dli_fname ||
 	    !realpath(info.dli_fname, self))
 		self[0] = '\0';
+	/* Root's own file, beside this one (bind_same skips it if absent). */
+	if (!self[0] || dir_of(self, companion, sizeof(companion)) < 0 ||
+	    strlen(companion) + sizeof("/" SBX_NAMED_COMPANION) > sizeof(companion))
+		companion[0] = '\0';
+	else
+		strcat(companion, "/" SBX_NAMED_COMPANION);
 	if (bind_ro(req, launchers, CLIENT_PREFIX "/bin", err) < 0 ||
 	    bind_ro(req, loader, CLIENT_PREFIX "/ld.so", err) < 0 ||
 	    bind_ro(req, libdir, CLIENT_PREFIX "/lib", err) < 0 ||
@@ -119,6 +128,7 @@ int sbx_slurm_client_binds(const struct sbx_policy *pol, struct sbx_request *req
 	    bind_ro(req, CLIENT_BINDIR, CLIENT_PREFIX "/host-bin", err) < 0 ||
 	    bind_same(req, slurmdir, err) < 0 || bind_same(req, confdir, err) < 0 ||
 	    bind_same(req, self[0] ? self : NULL, err) < 0 ||
+	    bind_same(req, companion[0] ? companion : NULL, err) < 0 ||
 	    bind_same(req, sbx_plugin.policy_path, err) < 0)
 		return -1;
 	for (size_t i = 0; i < pol->slurm_client_paths.n; i++)
