@@ -69,7 +69,10 @@ LDLIBS_IMAGE := -larchive -ljson-c -lnettle
 # libstdc++) and libacl stay shared, for a libarchive that should need them;
 # --as-needed drops what nothing uses.
 ARCHIVE_DEPS := $(filter-out -larchive -lnettle -lxml2 -lacl,$(shell pkg-config --static --libs-only-l libarchive))
-ARCHIVE_DEPS_STATIC := $(foreach l,$(ARCHIVE_DEPS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l:-l%=%).a)),$(l)))
+# STATIC_COMPRESSION=0 (the Debian package: zlib, bzip2 and the rest then
+# get their security updates from the distribution) links them shared.
+STATIC_COMPRESSION ?= 1
+ARCHIVE_DEPS_STATIC := $(if $(filter 1,$(STATIC_COMPRESSION)),$(foreach l,$(ARCHIVE_DEPS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l:-l%=%).a)),$(l))))
 LDLIBS_EXE := -Wl,--as-needed -Wl,-Bstatic -larchive -ljson-c -lnettle -linih -lseccomp -lcap \
 	$(ARCHIVE_DEPS_STATIC) -Wl,-Bdynamic $(filter-out $(ARCHIVE_DEPS_STATIC),$(ARCHIVE_DEPS)) -lacl -lxml2
 ALL_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
