@@ -17,10 +17,13 @@
 #     rss     resident memory of every process we add
 #     slurm   step overhead under a local Slurm cluster (root; takes
 #             /tmp/sbx-check.lock): 1, 2, 8 tasks on 1 and 3 nodes, and
-#             a plain step with the plugin loaded vs not
+#             a plain step with the plugin as installed, and with the
+#             named sandboxes' companion beside it, vs no plugin
+#             (interleaved run by run)
 #   (default: all of them)
 #
 # Environment: BUILD (default <repo>/build), BENCH_RUNS (default 30),
+# BENCH_PLAIN_ROUNDS (the plain-step rounds of the Slurm section, default 40),
 # SBX_TEST_USER (default sbxtest), SBX_CLUSTER (default /tmp/sbx-cluster-bench),
 # BENCH_KEEP (a directory for the images, kept and reused across runs).
 set -u
@@ -372,6 +375,56 @@ print("    helper + sandbox-init: RSS %d KiB, private %d KiB" % (tot["rss"], tot
 
 # ------------------------------------------------------------ Slurm
 
+# plain_step_abc CMD-PREFIX...: srun -N1 -n1 true with plugstack.conf empty,
+# with spank_sandbox.so and with it and spank_sandbox_named.so, in turn for
+# BENCH_PLAIN_ROUNDS rounds (default 40; the order rotates each round);
+# medians, and the median of the per-round differences. Sets PLAIN_SUMMARY for the overhead table.
+plain_step_abc() {
+	local stack=$SBX_CLUSTER/etc/plugstack.conf i k t0 t1 order
+	local -a v=(none main named) cmd=("$@" srun -N1 -n1 true)
+	grep -v spank_sandbox_named "$T/plugstack.with" >"$T/plugstack.main"
+	: >"$T/plugstack.none"
+	cp "$T/plugstack.with" "$T/plugstack.named"
+	: >"$S/plain.times"
+	for ((i = 0; i < ${BENCH_PLAIN_ROUNDS:-40} + 2; i++)); do
+		order=("${v[@]:i%3}" "${v[@]:0:i%3}")
+		for k in "${order[@]}"; do
+			cp "$T/plugstack.$k" "$stack"
+			t0=$EPOCHREALTIME
+			"${cmd[@]}" >/dev/null 2>&1 || { echo "$i $k failed" >>"$S/plain.times"; continue; }
+			t1=$EPOCHREALTIME
+			# The first two rounds warm the caches.
+			[ "$i" -lt 2 ] || echo "$i $k $t0 $t1" >>"$S/plain.times"
+		done
+	done
+	cp "$T/plugstack.with" "$stack"
+	PLAIN_SUMMARY=$(python3 - "$S/plain.times" <<-'EOF'
+	import statistics, sys
+	runs, failed = {}, []
+	for line in open(sys.argv[1]):
+	    f = line.split()
+	    if f[2] == "failed":
+	        failed.append(f[1])
+	        continue
+	    runs.setdefault(int(f[0]), {})[f[1]] = (float(f[3]) - float(f[2])) * 1000
+	names = {"none": "no plugin", "main": "plugin as installed",
+	         "named": "plugin + named companion"}
+	for k in ("none", "main", "named"):
+	    t = [r[k] for r in runs.values() if k in r]
+	    print("  %-44s %8.1f ms  (mean %.1f, min %.1f, %d runs)"
+	          % ("plain srun -N1 n1, " + names[k], statistics.median(t), statistics.mean(t), min(t), len(t)))
+	for k in ("main", "named"):
+	    d = [r[k] - r["none"] for r in runs.values() if k in r and "none" in r]
+	    print("  %-44s %+7.1f   (median of %d paired rounds; goal <= +1)"
+	          % ("plain step, " + names[k], statistics.median(d), len(d)))
+	if failed:
+	    print("  failed runs: %s" % " ".join(failed))
+	EOF
+	)
+	echo "$PLAIN_SUMMARY" | sed -n '1,3p'
+	PLAIN_SUMMARY=$(echo "$PLAIN_SUMMARY" | sed '1,3d')
+}
+
 slurm_section() {
 	echo
 	echo "## Slurm step overhead (ms): srun ... true, as $USER_NAME"
@@ -388,6 +441,9 @@ slurm_section() {
 	eval "$out"
 	local stack=$SBX_CLUSTER/etc/plugstack.conf as=(setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups)
 	cp "$stack" "$T/plugstack.with"
+	# The steps below with the plugin as installed: without the named
+	# sandboxes' companion (its job epilog runs after every job).
+	grep -v spank_sandbox_named "$T/plugstack.with" >"$stack"
 	local nodes tasks k
 	for nodes in 1 3; do
 		for tasks in 1 2 8; do
@@ -399,12 +455,13 @@ slurm_section() {
 				--sandbox-image="$T/img.sqfs" true
 		done
 	done
-	# The same cluster with an empty plugstack.conf: srun and every
-	# slurmstepd read it afresh.
-	: >"$stack"
-	measure "plain srun -N1 n1, no plugin" "${as[@]}" srun -N1 -n1 true
-	cp "$T/plugstack.with" "$stack"
-	measure "plain srun -N1 n1, plugin loaded" "${as[@]}" srun -N1 -n1 true
+	# A plain step: the same cluster with an empty plugstack.conf, with the
+	# plugin as installed (spank_sandbox.so alone) and with the named
+	# sandboxes' companion beside it. srun and every slurmstepd read
+	# plugstack.conf afresh, so the three alternate run by run: a
+	# difference of a millisecond is far below what the machine drifts
+	# between blocks of runs.
+	plain_step_abc "${as[@]}"
 	"$repo/tests/slurm/local-cluster.sh" stop >/dev/null
 	exec 9>&-
 	echo "  overhead over plain srun with the same tasks (goal: dir <= +10, squashfs <= +20):"
@@ -416,8 +473,7 @@ slurm_section() {
 				"$(minus "${MEAN["srun -$k --sandbox-image=SQFS"]}" "${MEAN["plain srun -$k"]}")"
 		done
 	done
-	printf '  %-44s %+7s   (goal <= +1)\n' "plain step, plugin loaded vs not" \
-		"$(minus "${MEAN["plain srun -N1 n1, plugin loaded"]}" "${MEAN["plain srun -N1 n1, no plugin"]}")"
+	echo "$PLAIN_SUMMARY"
 }
 
 # ------------------------------------------------------------ main

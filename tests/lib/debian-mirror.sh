@@ -12,3 +12,20 @@ host_mirror() {
 			-e 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n'
 	done | grep -E '/debian/?$' | head -n 1
 }
+
+# private_apt_conf ETC LISTS STATUS CACHE prints an apt configuration whose
+# sources and preferences live under ETC (sources.list, sources.list.d,
+# preferences, preferences.d), its package lists in LISTS, its dpkg status in
+# STATUS and its downloads in CACHE: nothing of the host's apt state is read
+# or written, while the host's apt.conf.d still applies (proxies).
+private_apt_conf() {
+	cat <<EOF_CONF
+Dir::Etc::SourceList "$1/sources.list";
+Dir::Etc::SourceParts "$1/sources.list.d";
+Dir::Etc::Preferences "$1/preferences";
+Dir::Etc::PreferencesParts "$1/preferences.d";
+Dir::State::Lists "$2";
+Dir::State::status "$3";
+Dir::Cache "$4";
+EOF_CONF
+}

@@ -65,17 +65,8 @@ mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$cache/new"
 for s in $suites; do
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $s main"
 done >"$apt/sources.list"
-# Everything apt reads or writes is ours; the host's apt.conf.d still applies
-# (proxies).
-cat >"$apt/apt.conf" <<EOF
-Dir::Etc::SourceList "$apt/sources.list";
-Dir::Etc::SourceParts "$apt/sources.list.d";
-Dir::Etc::Preferences "$apt/preferences";
-Dir::Etc::PreferencesParts "$apt/preferences.d";
-Dir::State::Lists "$apt/lists";
-Dir::State::status "$apt/status";
-Dir::Cache "$apt/cache";
-EOF
+# Everything apt reads or writes is ours.
+private_apt_conf "$apt" "$apt/lists" "$apt/status" "$apt/cache" >"$apt/apt.conf"
 mkdir -p "$apt/sources.list.d" "$apt/preferences.d"
 chown -R _apt "$apt/lists" "$apt/cache" 2>/dev/null || true
 export APT_CONFIG=$apt/apt.conf

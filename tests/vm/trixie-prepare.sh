@@ -10,6 +10,8 @@
 # Environment: SBX_VM_CACHE (default /var/cache/slurm-sandbox-vm).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/debian-mirror.sh
+. "$here/../lib/debian-mirror.sh"
 base=${SBX_VM_CACHE:-/var/cache/slurm-sandbox-vm}
 cache=$base/trixie
 
@@ -25,15 +27,8 @@ root=$(SBX_VM_CACHE=$base "$here/trixie-root.sh") || die "trixie-root.sh failed"
 # host's apt.conf.d still applies (proxies). Its own cache directory, so that
 # apt-cache writes nothing into the root.
 mkdir -p "$cache/apt-cache/archives/partial"
-cat >"$cache/apt.conf.tmp" <<EOF
-Dir::Etc::SourceList "$root/etc/apt/sources.list";
-Dir::Etc::SourceParts "$root/etc/apt/sources.list.d";
-Dir::Etc::Preferences "$root/etc/apt/preferences";
-Dir::Etc::PreferencesParts "$root/etc/apt/preferences.d";
-Dir::State::Lists "$root/var/lib/apt/lists";
-Dir::State::status "$root/var/lib/dpkg/status";
-Dir::Cache "$cache/apt-cache";
-EOF
+private_apt_conf "$root/etc/apt" "$root/var/lib/apt/lists" "$root/var/lib/dpkg/status" \
+	"$cache/apt-cache" >"$cache/apt.conf.tmp"
 mv "$cache/apt.conf.tmp" "$cache/apt.conf"
 
 SBX_VM_CACHE=$cache SBX_VM_APT_CONFIG=$cache/apt.conf SBX_VM_ROOT=$root "$here/prepare.sh" |
