@@ -459,8 +459,8 @@ slurm_section() {
 	# plugin as installed (spank_sandbox.so alone) and with the named
 	# sandboxes' companion beside it. srun and every slurmstepd read
 	# plugstack.conf afresh, so the three alternate run by run: a
-	# difference of a millisecond is far below what the machine drifts
-	# between blocks of runs.
+	# millisecond is the goal, and drift between blocks of runs must not
+	# stand in for it.
 	plain_step_abc "${as[@]}"
 	"$repo/tests/slurm/local-cluster.sh" stop >/dev/null
 	exec 9>&-
