@@ -378,7 +378,8 @@ print("    helper + sandbox-init: RSS %d KiB, private %d KiB" % (tot["rss"], tot
 # plain_step_abc CMD-PREFIX...: srun -N1 -n1 true with plugstack.conf empty,
 # with spank_sandbox.so and with it and spank_sandbox_named.so, in turn for
 # BENCH_PLAIN_ROUNDS rounds (default 40; the order rotates each round);
-# medians, and the median of the per-round differences. Sets PLAIN_SUMMARY for the overhead table.
+# medians, and the median of the per-round differences. Sets PLAIN_SUMMARY
+# for the overhead table.
 plain_step_abc() {
 	local stack=$SBX_CLUSTER/etc/plugstack.conf i k t0 t1 order
 	local -a v=(none main named) cmd=("$@" srun -N1 -n1 true)
@@ -411,10 +412,16 @@ plain_step_abc() {
 	         "named": "plugin + named companion"}
 	for k in ("none", "main", "named"):
 	    t = [r[k] for r in runs.values() if k in r]
+	    if not t:
+	        print("  %-44s failed in every round" % ("plain srun -N1 n1, " + names[k]))
+	        continue
 	    print("  %-44s %8.1f ms  (mean %.1f, min %.1f, %d runs)"
 	          % ("plain srun -N1 n1, " + names[k], statistics.median(t), statistics.mean(t), min(t), len(t)))
 	for k in ("main", "named"):
 	    d = [r[k] - r["none"] for r in runs.values() if k in r and "none" in r]
+	    if not d:
+	        print("  %-44s n/a" % ("plain step, " + names[k]))
+	        continue
 	    print("  %-44s %+7.1f   (median of %d paired rounds; goal <= +1)"
 	          % ("plain step, " + names[k], statistics.median(d), len(d)))
 	if failed:
