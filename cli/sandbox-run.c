@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	struct sbx_request req;
 	struct sbx_policy pol = { 0 };
 	struct sbx_plan plan = { 0 };
-	struct sbx_sandbox sb = { .control_fd = -1 };
+	struct sbx_sandbox sb = SBX_SANDBOX_INIT;
 	struct sbx_launch_opts opts = SBX_LAUNCH_OPTS_INIT;
 	struct sbx_err err = { 0 };
 	char *policy_path = NULL;

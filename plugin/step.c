@@ -35,6 +35,7 @@ struct sbx_step_shared {
 	int started;
 	int failed;
 	pid_t helper_pid;        /* for joining, as the user; root never reads it */
+	int deferred;            /* its record is the starting task's shim's to read */
 	uint32_t exited;
 	int reported;            /* the error was shown once already */
 	char error[SBX_ERR_MAX + 16];
@@ -44,6 +45,22 @@ struct sbx_step_shared {
  * its SBX_CONTROL_FD, [1] stays in slurmstepd until the step's last task
  * ends. A socket, not a pipe: the helper answers on it (stop_helper). */
 static int control_sock[2] = { -1, -1 };
+
+/* The gate of a deferred start (launch.h, SBX_ENV_GATE), made in user_init
+ * so that every task inherits it: the starting task's shim writes a byte
+ * per other task into [1] once the sandbox is ready, the others' shims
+ * each take one from [0]. slurmstepd closes its copies once the tasks are
+ * forked (task_post_fork): an EOF must mean that the start failed. Root
+ * never reads or writes it. */
+static int gate_pipe[2] = { -1, -1 };
+
+static void close_gate(int end)
+{
+	if (gate_pipe[end] >= 0) {
+		close(gate_pipe[end]);
+		gate_pipe[end] = -1;
+	}
+}
 
 static int item_u32(spank_t sp, spank_item_t item, uint32_t *out)
 {
@@ -209,6 +226,8 @@ int sbx_step_user_init(spank_t sp, struct sbx_err *err)
 	if (control_sock[0] < 0 &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control_sock) < 0)
 		return sbx_err_sys(err, NULL, "step: control socket");
+	if (!sbx_plugin.name && gate_pipe[0] < 0 && pipe2(gate_pipe, O_CLOEXEC) < 0)
+		return sbx_err_sys(err, NULL, "step: gate pipe");
 	return 0;
 }
 
@@ -269,8 +288,10 @@ static int helper_environment(spank_t sp, struct sbx_strv *env)
 }
 
 /* -1 with *own set when this task met the error (err says why); -1 with
- * *own clear when another task did (sh->error says why). */
-static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct sbx_err *err)
+ * *own clear when another task did (sh->error says why). A start this task
+ * deferred leaves the helper's record fds in *mine. */
+static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct sbx_sandbox *mine,
+		      struct sbx_err *err)
 {
 	int rc = pthread_mutex_lock(&sh->lock);
 
@@ -293,9 +314,12 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 	if (!sh->started && !sh->failed) {
 		struct sbx_launch_opts opts = launch_opts();
 		struct sbx_strv env = { 0 };
-		struct sbx_sandbox sb;
+		struct sbx_sandbox sb = SBX_SANDBOX_INIT;
 		int started;
 
+		/* Not a named sandbox: another step may join it as soon as its
+		 * record is written, which must wait for ready. */
+		opts.defer = !sbx_plugin.name && gate_pipe[0] >= 0;
 		if (helper_environment(sp, &env) < 0) {
 			started = sbx_err_set(err, ENOMEM, NULL, "out of memory");
 		} else {
@@ -312,7 +336,10 @@ static int start_once(spank_t sp, struct sbx_step_shared *sh, int *own, struct s
 		}
 		sbx_strv_clear(&env);
 		sh->helper_pid = sb.helper_pid;
+		sh->deferred = opts.defer;
 		sh->started = 1;
+		mine->status_fd = sb.status_fd;
+		mine->progress_fd = sb.progress_fd;
 		if (sbx_plugin.name)
 			sbx_attach_record(sbx_plugin.req.persist, sb.helper_pid);
 	}
@@ -365,7 +392,7 @@ static int wrap_task(spank_t sp, const struct sbx_launch_opts *opts, const struc
 int sbx_step_task_init(spank_t sp)
 {
 	struct sbx_launch_opts opts = launch_opts();
-	struct sbx_sandbox sb = { .control_fd = -1, .detached = 1 };
+	struct sbx_sandbox sb = SBX_SANDBOX_INIT;
 	struct sbx_err err = { 0 };
 	int argc = 0, own = 0;
 	char **argv = NULL;
@@ -384,7 +411,8 @@ int sbx_step_task_init(spank_t sp)
 			sbx_plugin_report(&err);
 		return -1;
 	}
-	if (start_once(sp, sbx_plugin.shared, &own, &err) < 0) {
+	sb.detached = 1;
+	if (start_once(sp, sbx_plugin.shared, &own, &sb, &err) < 0) {
 		/* One line per node: the first task to fail shows why. */
 		if (own)
 			sbx_plugin_report(&err);
@@ -394,6 +422,19 @@ int sbx_step_task_init(spank_t sp)
 	}
 	/* As the user: which sandbox this task joins is the user's business. */
 	sb.helper_pid = sbx_plugin.shared->helper_pid;
+	/* A deferred start: this task's shim reads the record and opens the
+	 * gate, or waits at it. The end it does not use goes now. */
+	if (sb.status_fd >= 0) {
+		sb.gate_fd = gate_pipe[1];
+		sb.gate_tokens = sbx_plugin.local_tasks > 0 ? sbx_plugin.local_tasks - 1 : 0;
+		close_gate(0);
+	} else if (sbx_plugin.shared->deferred) {
+		sb.gate_fd = gate_pipe[0];
+		close_gate(1);
+	} else {
+		close_gate(0);
+		close_gate(1);
+	}
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1) {
 		slurm_error("sandbox: step: cannot read the task's command");
 		return -1;
@@ -446,6 +487,9 @@ void sbx_step_task_post_fork(spank_t sp)
 	pid_t pid = 0;
 	int wanted = l->memory || l->cpus || l->pids || l->swap_set, rc, task = -1;
 
+	/* Every task has its copy by now (Slurm forks them all first). */
+	close_gate(0);
+	close_gate(1);
 	if (!sh || spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS || pid <= 0)
 		return;
 	spank_get_item(sp, S_TASK_ID, &task);
@@ -505,6 +549,8 @@ void sbx_step_exit(void)
 		sbx_plugin.task_cgroups = NULL;
 	}
 	stop_helper();
+	close_gate(0);
+	close_gate(1);
 	if (control_sock[0] >= 0) {
 		close(control_sock[0]);
 		control_sock[0] = -1;

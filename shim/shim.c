@@ -201,6 +201,8 @@ int sbx_shim_main(int argc, char **argv)
 			SBX_ENV_ARGV0, SBX_ENV_PREPENDED, SBX_ENV_JOIN);
 		goto out;
 	}
+	if (sbx_shim_wait_ready() < 0)
+		goto out;
 	/* Into the sandbox's cgroup (standalone sandboxes), from the host's
 	 * view of /sys/fs/cgroup, before joining anything: the command is
 	 * forked from here and starts there. */

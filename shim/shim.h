@@ -13,4 +13,9 @@ int sbx_shim_main(int argc, char **argv);
 int sbx_shim_close_fds(char *const *env);
 int sbx_shim_slurm_path(char ***env, char **entry);
 
+/* ready.c: wait for a sandbox whose start was deferred to this task
+ * (SBX_ENV_READY, SBX_ENV_GATE); 0 to go on, -1 when it did not start (the
+ * reason printed by the task that started it). 0 at once without them. */
+int sbx_shim_wait_ready(void);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,13 @@ int sbx_shim_path(const struct sbx_launch_opts *opts, char *buf, size_t len)
 	return 0;
 }
 
+static int keep_open(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+}
+
 /* The shim's environment for a task whose command starts with argv0, and
  * the shim's path in shim. A prepended shim finds the command in its own
  * argv: the one Slurm execs, per task (--multi-prog) included. */
@@ -48,17 +56,34 @@ static int task_env(const struct sbx_launch_opts *opts, const struct sbx_sandbox
 		    const char *workdir, const char *argv0, int prepended, char *shim, size_t len,
 		    sbx_setenv_fn set_env, void *ctx, struct sbx_err *err)
 {
-	char pid[32];
+	char pid[32], wait[64] = "";
+	const char *wait_env = NULL;
 
 	if (!argv0)
 		return sbx_err_set(err, 0, NULL, "exec: no command");
 	if (sbx_shim_path(opts, shim, len) < 0)
 		return sbx_err_sys(err, NULL, "exec: shim path");
 	snprintf(pid, sizeof(pid), "%d", (int)sb->helper_pid);
+	/* A deferred start's fds stay open across the exec of the shim (and
+	 * Slurm's TaskProlog, which runs as the same user, in between). */
+	if (sb->status_fd >= 0) {
+		if (keep_open(sb->status_fd) < 0 || keep_open(sb->progress_fd) < 0 ||
+		    (sb->gate_fd >= 0 && keep_open(sb->gate_fd) < 0))
+			return sbx_err_sys(err, NULL, "exec %s: keep the helper's record open", argv0);
+		snprintf(wait, sizeof(wait), "%d %d %d %u", sb->status_fd, sb->progress_fd, sb->gate_fd,
+			 sb->gate_fd >= 0 ? sb->gate_tokens : 0);
+		wait_env = SBX_ENV_READY;
+	} else if (sb->gate_fd >= 0) {
+		if (keep_open(sb->gate_fd) < 0)
+			return sbx_err_sys(err, NULL, "exec %s: keep the sandbox's gate open", argv0);
+		snprintf(wait, sizeof(wait), "%d", sb->gate_fd);
+		wait_env = SBX_ENV_GATE;
+	}
 	if ((prepended ? set_env(ctx, SBX_ENV_PREPENDED, "1") : set_env(ctx, SBX_ENV_ARGV0, argv0)) < 0 ||
 	    set_env(ctx, SBX_ENV_JOIN, pid) < 0 ||
 	    (workdir && set_env(ctx, SBX_ENV_WORKDIR, workdir) < 0) ||
-	    (sb->cgroup[0] && set_env(ctx, SBX_ENV_CGROUP, sb->cgroup) < 0))
+	    (sb->cgroup[0] && set_env(ctx, SBX_ENV_CGROUP, sb->cgroup) < 0) ||
+	    (wait_env && set_env(ctx, wait_env, wait) < 0))
 		return sbx_err_set(err, 0, NULL, "exec %s: cannot set the shim's environment", argv0);
 	return 0;
 }
@@ -106,43 +131,6 @@ static int build_argv(const struct sbx_launch_opts *opts, const struct sbx_reque
 	return sbx_request_to_args(req, args);
 }
 
-/* Control characters become '?' (keep: those that may stay, "\n\t" for
- * relayed progress, "" for a record). */
-static void harmless(char *s, size_t n, const char *keep)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 || c == 0x7f) && !(c && strchr(keep, c)))
-			s[i] = '?';
-	}
-}
-
-void sbx_status_record(int fd, const char *kind, const char *fmt, ...)
-{
-	char buf[SBX_ERR_MAX + 64];
-	size_t k = strlen(kind), n;
-	va_list ap;
-	int len;
-
-	if (k + 3 > sizeof(buf))
-		return;
-	memcpy(buf, kind, k);
-	buf[k++] = ' ';
-	va_start(ap, fmt);
-	len = vsnprintf(buf + k, sizeof(buf) - k - 1, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return;
-	n = k + ((size_t)len < sizeof(buf) - k - 1 ? (size_t)len : sizeof(buf) - k - 2);
-	harmless(buf + k, n - k, "");
-	buf[n++] = '\n';
-	/* One write, far below PIPE_BUF: the record arrives whole. */
-	if (write(fd, buf, n) < 0) {
-		/* The launcher is gone; nobody is left to tell. */
-	}
-}
-
 /* The fds the helper gets, by number; src -1: closed there. */
 struct fd_map {
 	int src;
@@ -157,10 +145,13 @@ static void exec_helper(char **argv, char *const *envp, struct fd_map *map, size
 	sigset_t none;
 	int last = 0;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Dispositions first: until the exec this process runs on its
+	 * parent's memory (spawn below), where no handler of the parent's may
+	 * run. */
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Out of the way first, so that no dup2 clobbers another source. */
 	for (size_t i = 0; i < n; i++) {
 		if (map[i].src >= 0 && map[i].src < 10 && (map[i].src = fcntl(map[i].src, F_DUPFD, 10)) < 0)
@@ -189,108 +180,40 @@ static void exec_helper(char **argv, char *const *envp, struct fd_map *map, size
 	_exit(127);
 }
 
-/* The helper's import progress: whole lines to our stderr (the task's,
- * which reaches srun; a detached helper's own stderr is /dev/null), with
- * control characters but newline and tab made harmless. */
-struct relay {
-	char buf[4096];
-	size_t off;
+/* The helper is spawned the way posix_spawn does it: on the caller's
+ * memory (CLONE_VM) while the caller waits for the exec (CLONE_VFORK). A
+ * fork would copy the caller's page tables, and under Slurm the caller is a
+ * fork of slurmstepd: both it and the child then take a copy-on-write fault
+ * for every page they touch, on the task's path to its exec. */
+struct spawn {
+	char **argv;
+	char *const *envp;
+	struct fd_map *map;
+	size_t n;
+	int detach;
+	int born_fd;
+	char *stack;            /* the grandchild's, for a detached helper */
 };
 
-static void relay_write(const char *s, size_t n)
+#define SPAWN_STACK (64 * 1024)
+
+static int spawn_helper(void *p)
 {
-	if (write(STDERR_FILENO, s, n) < 0) {
-		/* Progress only: nothing to do about it. */
-	}
+	struct spawn *s = p;
+
+	exec_helper(s->argv, s->envp, s->map, s->n, s->detach);
+	return 127;
 }
 
-static void relay_flush(struct relay *r)
+/* Detached: a grandchild, so the helper outlives the task that started it
+ * (Slurm's task 0 may finish before task 1). Its pid is what clone says,
+ * passed up on a pipe of our own. */
+static int spawn_detached(void *p)
 {
-	if (r->off) {
-		r->buf[r->off++] = '\n';
-		relay_write(r->buf, r->off);
-		r->off = 0;
-	}
-}
+	struct spawn *s = p;
+	pid_t grandchild = clone(spawn_helper, s->stack + SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
 
-/* Read what fd has (all of it unless once); 0 at EOF or error, 1 if open. */
-static int relay_read(int fd, struct relay *r, int once)
-{
-	for (;;) {
-		/* One byte is kept for the newline of a line cut short. */
-		ssize_t n = read(fd, r->buf + r->off, sizeof(r->buf) - 1 - r->off);
-		char *nl;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 1;
-		if (n <= 0) {
-			relay_flush(r);
-			return 0;
-		}
-		harmless(r->buf + r->off, (size_t)n, "\n\t");
-		r->off += (size_t)n;
-		if ((nl = memrchr(r->buf, '\n', r->off))) {
-			size_t line = (size_t)(nl - r->buf) + 1;
-
-			relay_write(r->buf, line);
-			memmove(r->buf, nl + 1, r->off - line);
-			r->off -= line;
-		} else if (r->off == sizeof(r->buf) - 1) {
-			relay_flush(r);
-		}
-		if (once)
-			return 1;
-	}
-}
-
-/* The helper's record (its first line on status_fd, without the newline,
- * control characters made harmless) while its progress is relayed. Returns
- * the record's length, or 0 when the helper closed status_fd without one.
- * Progress written before the record is all in the pipe by then (the helper
- * closes its progress fd first): read what is there, never wait for an EOF
- * another process of the user could hold back. */
-static int read_reply(int status_fd, int progress_fd, char *buf, size_t len)
-{
-	struct relay r = { .off = 0 };
-	size_t off = 0;
-	int record = 0, open_progress = 1;
-	char *nl = NULL;
-
-	fcntl(progress_fd, F_SETFL, O_NONBLOCK);
-	while (!nl) {
-		struct pollfd pfd[2] = { { status_fd, POLLIN, 0 }, { progress_fd, POLLIN, 0 } };
-
-		if (poll(pfd, open_progress ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (open_progress && pfd[1].revents)
-			open_progress = relay_read(progress_fd, &r, 1);
-		if (pfd[0].revents) {
-			ssize_t n = read(status_fd, buf + off, len - 1 - off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-			nl = memchr(buf, '\n', off);
-			if (!nl && off == len - 1)
-				nl = buf + off;
-		}
-	}
-	if (nl) {
-		record = (int)(nl - buf);
-		buf[record] = '\0';
-		harmless(buf, (size_t)record, "");
-	}
-	if (open_progress)
-		relay_read(progress_fd, &r, 0);
-	relay_flush(&r);
-	return record;
+	_exit(grandchild < 0 || write(s->born_fd, &grandchild, sizeof(grandchild)) != (ssize_t)sizeof(grandchild));
 }
 
 static void reap(pid_t pid)
@@ -317,8 +240,7 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 	struct sbx_strv args = { 0 };
 	const char *helper = helper_path(opts);
 	int status[2] = { -1, -1 }, progress[2] = { -1, -1 }, control[2] = { -1, -1 };
-	int born[2] = { -1, -1 }, rc = -1, detach;
-	char line[SBX_ERR_MAX + 64];
+	int born[2] = { -1, -1 }, rc = -1, detach, said;
 	pid_t pid, helper_pid = 0;
 
 	if (!opts)
@@ -328,7 +250,12 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 	sb->init_pid = 0;
 	sb->detached = detach;
 	sb->control_fd = -1;
+	sb->status_fd = sb->progress_fd = -1;
 	sb->cgroup[0] = '\0';
+	if (opts->defer && !detach) {
+		sbx_err_set(err, 0, NULL, "start the helper: only a detached start may leave its record to the task");
+		goto out;
+	}
 	if ((opts->image_fd >= 0) != (req->premounted != 0)) {
 		sbx_err_set(err, 0, NULL, "start the helper: a premounted image and its mount fd go together");
 		goto out;
@@ -343,30 +270,34 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 		sbx_err_sys(err, NULL, "start the helper: pipe");
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		sbx_err_sys(err, NULL, "start the helper: fork");
-		goto out;
-	}
-	if (pid == 0) {
+	{
 		struct fd_map map[] = {
 			{ status[1], SBX_STATUS_FD },
 			{ opts->control_fd >= 0 ? opts->control_fd : control[0], SBX_CONTROL_FD },
 			{ progress[1], SBX_PROGRESS_FD },
 			{ opts->image_fd, SBX_IMAGE_FD },
 		};
+		struct spawn sp = { args.v, opts->envp, map, sizeof(map) / sizeof(map[0]), detach, born[1], NULL };
+		char *stacks = mmap(NULL, 2 * SPAWN_STACK, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		sigset_t all, old;
 
-		/* Detached: a grandchild, so the helper outlives the task that
-		 * started it (Slurm's task 0 may finish before task 1). Its
-		 * pid is what fork says, passed up on a pipe of our own. */
-		if (detach) {
-			pid_t grandchild = fork();
-
-			if (grandchild != 0)
-				_exit(grandchild < 0 || write(born[1], &grandchild, sizeof(grandchild)) !=
-							   (ssize_t)sizeof(grandchild));
+		if (stacks == MAP_FAILED) {
+			sbx_err_sys(err, NULL, "start the helper: stack");
+			goto out;
 		}
-		exec_helper(args.v, opts->envp, map, sizeof(map) / sizeof(map[0]), detach);
+		sp.stack = stacks + SPAWN_STACK;
+		/* No handler of ours may run on the child's stack. */
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		pid = clone(detach ? spawn_detached : spawn_helper, stacks + SPAWN_STACK,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		munmap(stacks, 2 * SPAWN_STACK);
+		if (pid < 0) {
+			sbx_err_sys(err, NULL, "start the helper: fork");
+			goto out;
+		}
 	}
 	close(status[1]);
 	close(progress[1]);
@@ -387,7 +318,18 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 	} else {
 		helper_pid = pid;
 	}
-	if (read_reply(status[0], progress[0], line, sizeof(line)) <= 0) {
+	/* Deferred: the task's shim reads the record (sbx_sandbox_read_ready)
+	 * while Slurm runs the task's prolog; the helper builds meanwhile. */
+	if (opts->defer) {
+		sb->helper_pid = helper_pid;
+		sb->status_fd = status[0];
+		sb->progress_fd = progress[0];
+		status[0] = progress[0] = -1;
+		rc = 0;
+		goto out;
+	}
+	said = sbx_sandbox_read_ready(status[0], progress[0], helper, sb, err);
+	if (said == -2) {
 		int st = 0;
 
 		/* It said nothing: a helper of ours to wait for tells how it
@@ -397,20 +339,10 @@ int sbx_sandbox_start(const struct sbx_launch_opts *opts, const struct sbx_reque
 			sbx_err_set(err, 0, WTERMSIG(st) == SIGKILL ? "out of memory? see the memory limit" : NULL,
 				    "helper '%s' was killed by signal %d before the sandbox was ready", helper,
 				    WTERMSIG(st));
-		else
-			sbx_err_set(err, 0, "see the helper's messages above",
-				    "helper '%s' exited before the sandbox was ready", helper);
 		goto fail;
 	}
-	if (strncmp(line, "error ", 6) == 0) {
-		sbx_err_set(err, 0, NULL, "%s", line + 6);
+	if (said < 0)
 		goto fail;
-	}
-	if (sbx_ready_parse(line, &sb->init_pid, sb->cgroup, sizeof(sb->cgroup)) < 0) {
-		sbx_err_set(err, 0, "sandbox-run and sandbox-helper must come from the same build",
-			    "helper '%s': unexpected reply '%s'", helper, line);
-		goto fail;
-	}
 	sb->helper_pid = helper_pid;
 	sb->control_fd = control[1];
 	control[1] = -1;

@@ -1,6 +1,8 @@
 /* The launch path shared by sandbox-run and the SPANK plugin:
  *   1. sbx_sandbox_start: spawn sandbox-helper, which builds the sandbox and
- *      leaves a pid-1 init holding it; wait until it reports ready.
+ *      leaves a pid-1 init holding it; wait until it reports ready, or
+ *      (opts.defer, Slurm) leave that wait to the task's shim, so that the
+ *      sandbox is built while slurmstepd runs the task's prolog and execs.
  *   2. sbx_task_wrap (in each task, before its exec): put the shim,
  *      sandbox-exec, in argv[0] and tell it, through the environment, which
  *      sandbox to join and what the real argv[0] was. Everything the task's
@@ -43,6 +45,14 @@
 /* "1" instead of SBX_ENV_ARGV0: the shim was prepended to the task's argv
  * (its argv[1] is the command's argv[0]) instead of replacing argv[0]. */
 #define SBX_ENV_PREPENDED "SANDBOX_EXEC_PREPENDED"
+/* A deferred start (opts.defer). The task that started the helper:
+ * "<status fd> <progress fd> <gate fd> <n>": its shim reads the helper's
+ * record, then writes n bytes (one per other task) to the gate, or closes it
+ * unwritten when the start failed. The other tasks: "<gate fd>", from which
+ * their shim takes one byte before it joins (EOF: the start failed, and the
+ * starting task says why). */
+#define SBX_ENV_READY "SANDBOX_EXEC_READY"
+#define SBX_ENV_GATE "SANDBOX_EXEC_GATE"
 /* fds the helper is started with */
 #define SBX_STATUS_FD 3    /* helper -> launcher: one record, "ready ..." or "error ..." */
 #define SBX_CONTROL_FD 4   /* launcher -> helper: EOF (or "stop") ends the sandbox */
@@ -66,6 +76,9 @@ struct sbx_launch_opts {
 	int image_fd;
 	/* The helper's whole environment; NULL: the caller's environ. */
 	char *const *envp;
+	/* Detached starts only: return once the helper is forked, with its
+	 * record's fds in sb (status_fd, progress_fd) for the task's shim. */
+	int defer;
 };
 
 /* Every caller starts from this: no fd is passed by accident (fd 0). */
@@ -77,7 +90,19 @@ struct sbx_sandbox {
 	int detached;             /* the helper is no child of ours: never waited for */
 	int control_fd;           /* closing it (or "stop") ends the sandbox; -1 if none */
 	char cgroup[1024];        /* its cgroup below /sys/fs/cgroup, "" if none */
+	/* A deferred start: the helper's record is still to be read from
+	 * status_fd (its progress from progress_fd); -1 when read. */
+	int status_fd;
+	int progress_fd;
+	/* Deferred starts (SBX_ENV_READY, SBX_ENV_GATE): the starting task's
+	 * write end, with the number of bytes its shim owes (gate_tokens), or
+	 * another task's read end; -1: no gate. */
+	int gate_fd;
+	unsigned gate_tokens;
 };
+
+/* Every caller starts from this. */
+#define SBX_SANDBOX_INIT { .control_fd = -1, .status_fd = -1, .progress_fd = -1, .gate_fd = -1 }
 
 /* The helper's record on SBX_STATUS_FD, the only line it writes there:
  * "<kind> <text>\n" (kind "ready" or "error"), each control character of
@@ -89,6 +114,13 @@ void sbx_status_record(int fd, const char *kind, const char *fmt, ...)
 int sbx_sandbox_start(const struct sbx_launch_opts *opts,
 		      const struct sbx_request *req, struct sbx_sandbox *sb,
 		      struct sbx_err *err);
+
+/* Read the helper's record from status_fd, relaying its progress_fd to
+ * stderr (reply.c): 0 ready (sb->init_pid and sb->cgroup set); -1 an error
+ * record or a line of another kind; -2 the helper closed status_fd without
+ * a word. err says why; helper names it. */
+int sbx_sandbox_read_ready(int status_fd, int progress_fd, const char *helper,
+			   struct sbx_sandbox *sb, struct sbx_err *err);
 
 /* The shim's path: beside the helper (SANDBOX_HELPER or SBX_HELPER_PATH). */
 int sbx_shim_path(const struct sbx_launch_opts *opts, char *buf, size_t len);

@@ -376,19 +376,27 @@ print("    helper + sandbox-init: RSS %d KiB, private %d KiB" % (tot["rss"], tot
 # ------------------------------------------------------------ Slurm
 
 # plain_step_abc CMD-PREFIX...: srun -N1 -n1 true with plugstack.conf empty,
-# with spank_sandbox.so and with it and spank_sandbox_named.so, in turn for
-# BENCH_PLAIN_ROUNDS rounds (default 40; the order rotates each round);
-# medians, and the median of the per-round differences. Sets PLAIN_SUMMARY
-# for the overhead table.
+# with a SPANK plugin that does nothing (tests/bench/empty-spank.c: what
+# Slurm charges for any plugin), with spank_sandbox.so and with it and
+# spank_sandbox_named.so, in turn for BENCH_PLAIN_ROUNDS rounds (default 40;
+# the order rotates each round); medians, and the median of the per-round
+# differences. Sets PLAIN_SUMMARY for the overhead table.
 plain_step_abc() {
 	local stack=$SBX_CLUSTER/etc/plugstack.conf i k t0 t1 order
-	local -a v=(none main named) cmd=("$@" srun -N1 -n1 true)
+	local -a v=(none empty main named) cmd=("$@" srun -N1 -n1 true)
 	grep -v spank_sandbox_named "$T/plugstack.with" >"$T/plugstack.main"
 	: >"$T/plugstack.none"
 	cp "$T/plugstack.with" "$T/plugstack.named"
+	: >"$T/plugstack.empty"
+	if ${CC:-cc} -O2 -fPIC -shared -o "$T/empty-spank.so" "$here/empty-spank.c" 2>"$S/err"; then
+		echo "required $T/empty-spank.so" >"$T/plugstack.empty"
+	else
+		echo "  (the empty SPANK plugin did not build: $(grep -m1 . "$S/err"))"
+		v=(none main named)
+	fi
 	: >"$S/plain.times"
 	for ((i = 0; i < ${BENCH_PLAIN_ROUNDS:-40} + 2; i++)); do
-		order=("${v[@]:i%3}" "${v[@]:0:i%3}")
+		order=("${v[@]:i%${#v[@]}}" "${v[@]:0:i%${#v[@]}}")
 		for k in "${order[@]}"; do
 			cp "$T/plugstack.$k" "$stack"
 			t0=$EPOCHREALTIME
@@ -408,28 +416,64 @@ plain_step_abc() {
 	        failed.append(f[1])
 	        continue
 	    runs.setdefault(int(f[0]), {})[f[1]] = (float(f[3]) - float(f[2])) * 1000
-	names = {"none": "no plugin", "main": "plugin as installed",
-	         "named": "plugin + named companion"}
-	for k in ("none", "main", "named"):
+	names = {"none": "no plugin", "empty": "an empty SPANK plugin",
+	         "main": "plugin as installed", "named": "plugin + named companion"}
+	for k in ("none", "empty", "main", "named"):
+	    if k == "empty" and not any(k in r for r in runs.values()):
+	        continue
 	    t = [r[k] for r in runs.values() if k in r]
 	    if not t:
 	        print("  %-44s failed in every round" % ("plain srun -N1 n1, " + names[k]))
 	        continue
 	    print("  %-44s %8.1f ms  (mean %.1f, min %.1f, %d runs)"
 	          % ("plain srun -N1 n1, " + names[k], statistics.median(t), statistics.mean(t), min(t), len(t)))
-	for k in ("main", "named"):
-	    d = [r[k] - r["none"] for r in runs.values() if k in r and "none" in r]
+	for k, base, label in (("empty", "none", "plain step, an empty SPANK plugin (Slurm's part)"),
+	                       ("main", "none", "plain step, plugin as installed"),
+	                       ("named", "none", "plain step, plugin + named companion"),
+	                       ("main", "empty", "plain step, plugin as installed over empty")):
+	    d = [r[k] - r[base] for r in runs.values() if k in r and base in r]
 	    if not d:
-	        print("  %-44s n/a" % ("plain step, " + names[k]))
+	        if k != "empty" and base != "empty":
+	            print("  %-44s n/a" % label)
 	        continue
-	    print("  %-44s %+7.1f   (median of %d paired rounds; goal <= +1)"
-	          % ("plain step, " + names[k], statistics.median(d), len(d)))
+	    print("  %-52s %+7.1f   (median of %d paired rounds%s)"
+	          % (label, statistics.median(d), len(d), "" if k == "empty" else "; goal <= +1"))
 	if failed:
 	    print("  failed runs: %s" % " ".join(failed))
 	EOF
 	)
-	echo "$PLAIN_SUMMARY" | sed -n '1,3p'
-	PLAIN_SUMMARY=$(echo "$PLAIN_SUMMARY" | sed '1,3d')
+	echo "$PLAIN_SUMMARY" | grep -v '^  plain step'
+	PLAIN_SUMMARY=$(echo "$PLAIN_SUMMARY" | grep '^  plain step')
+}
+
+# no_taskprolog_rows CMD-PREFIX...: the one-node, one-task rows again with
+# slurm.conf's TaskProlog taken out. The sandbox is built while slurmstepd
+# runs the task's prolog and execs it (a deferred start, launch.h): a site
+# without a TaskProlog gives it less to overlap with.
+no_taskprolog_rows() {
+	local conf=$SBX_CLUSTER/etc/slurm.conf i
+	cp "$conf" "$T/slurm.conf.with"
+	sed -i '/^TaskProlog=/d' "$conf"
+	scontrol reconfigure >/dev/null 2>&1
+	# The nodes read it when they are told: until a step shows no prolog.
+	for i in $(seq 50); do
+		[ -z "$("$@" srun -N1 -n1 printenv SBX_TASKPROLOG_RAN 2>/dev/null)" ] && break
+		sleep 0.2
+	done
+	if [ -n "$("$@" srun -N1 -n1 printenv SBX_TASKPROLOG_RAN 2>/dev/null)" ]; then
+		echo "  (the TaskProlog could not be taken out: no rows without it)"
+	else
+		measure "plain srun -N1 n1, no TaskProlog" "$@" srun -O -N1 -n1 true
+		measure "srun -N1 n1 --sandbox-image=DIR, no TaskProlog" "$@" srun -O -N1 -n1 --sandbox-image="$T/img" true
+		measure "srun -N1 n1 --sandbox-image=SQFS, no TaskProlog" "$@" srun -O -N1 -n1 \
+			--sandbox-image="$T/img.sqfs" true
+	fi
+	cp "$T/slurm.conf.with" "$conf"
+	scontrol reconfigure >/dev/null 2>&1
+	for i in $(seq 50); do
+		[ -n "$("$@" srun -N1 -n1 printenv SBX_TASKPROLOG_RAN 2>/dev/null)" ] && break
+		sleep 0.2
+	done
 }
 
 slurm_section() {
@@ -462,6 +506,7 @@ slurm_section() {
 				--sandbox-image="$T/img.sqfs" true
 		done
 	done
+	no_taskprolog_rows "${as[@]}"
 	# A plain step: the same cluster with an empty plugstack.conf, with the
 	# plugin as installed (spank_sandbox.so alone) and with the named
 	# sandboxes' companion beside it. srun and every slurmstepd read
@@ -480,6 +525,9 @@ slurm_section() {
 				"$(minus "${MEAN["srun -$k --sandbox-image=SQFS"]}" "${MEAN["plain srun -$k"]}")"
 		done
 	done
+	printf '  %-44s dir %+7s  squashfs %+7s\n' "-N1 n1, no TaskProlog" \
+		"$(minus "${MEAN["srun -N1 n1 --sandbox-image=DIR, no TaskProlog"]:-n/a}" "${MEAN["plain srun -N1 n1, no TaskProlog"]:-n/a}")" \
+		"$(minus "${MEAN["srun -N1 n1 --sandbox-image=SQFS, no TaskProlog"]:-n/a}" "${MEAN["plain srun -N1 n1, no TaskProlog"]:-n/a}")"
 	echo "$PLAIN_SUMMARY"
 }
 

@@ -101,6 +101,23 @@ fail_step() {
 	done
 }
 
+@test "a deferred start that fails fails every task of the node with one line and leaves nothing" {
+	# Three tasks: the first to start the helper reads its record in its
+	# shim; the other two wait at the gate and see it close unopened.
+	leftovers_remember "$CACHE"
+	fault_injected "slurm ns.user:fail, 3 tasks"
+	run --separate-stderr step ns.user -n3 -O --sandbox-image="$WORK/image" cat /marker
+	[ "$status" -ne 0 ] || { echo "the step succeeded" >&2; false; }
+	[ -z "$output" ] || { echo "a task ran: $output" >&2; false; }
+	[ "$(grep -c "sandbox: .*failure point ns.user" <<<"$stderr")" -eq 1 ] ||
+		{ echo "expected one 'sandbox: ... failure point ns.user' line in: $stderr" >&2; false; }
+	[ "$(grep -c "sandbox:" <<<"$stderr")" -eq 1 ] || { echo "more than one line: $stderr" >&2; false; }
+	no_drained_node
+	assert_no_leftovers "$CACHE"
+	assert_step_works "$WORK/image"
+	fault_survived "slurm ns.user:fail, 3 tasks"
+}
+
 # wait_stopped_helper: the pid of the test user's helper stopped at its
 # failure point (state T), within 30 s.
 wait_stopped_helper() {
@@ -142,6 +159,31 @@ GATED='while [ ! -e "$0/go" ]; do sleep 0.05; done; cat /marker'
 		assert_step_works "$WORK/image"
 		fault_survived "slurm kill -9 $victim"
 	done
+}
+
+@test "the tasks go on to their prolog and exec while the helper builds the sandbox, and wait for it there" {
+	local helper i job
+	leftovers_remember "$CACHE"
+	fault_injected "slurm ns.user:stop, 2 tasks"
+	step ns.user:stop -n2 -O --sandbox-image="$WORK/image" cat /marker >"$WORK/out" 2>"$WORK/err" 3>&- &
+	job=$!
+	helper=$(wait_stopped_helper)
+	# Before ready: both tasks are past task_init, Slurm's TaskProlog and
+	# their exec; their shims wait (the starter on the helper's record,
+	# the other at the gate). A start made inside task_init holds them in
+	# slurmstepd, and no sandbox-exec appears while the helper is stopped.
+	for i in $(seq 300); do
+		[ "$(pgrep -c -u "$SBX_USER" -x sandbox-exec)" -eq 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgrep -c -u "$SBX_USER" -x sandbox-exec)" -eq 2 ] ||
+		{ kill -CONT "$helper"; wait "$job"; echo "no two shims while the helper is stopped: $(slurm_fault_processes)" >&2; false; }
+	kill -CONT "$helper"
+	wait "$job" || { echo "the step failed: $(cat "$WORK/err")" >&2; false; }
+	[ "$(cat "$WORK/out")" = "$(printf 'in-the-image\nin-the-image')" ] || { echo "output: $(cat "$WORK/out")" >&2; false; }
+	no_drained_node
+	assert_no_leftovers "$CACHE"
+	fault_survived "slurm ns.user:stop, 2 tasks"
 }
 
 @test "scancel during an import leaves nothing that stops the next use" {
