@@ -76,7 +76,7 @@ struct sbx_launch_opts {
 	int image_fd;
 	/* The helper's whole environment; NULL: the caller's environ. */
 	char *const *envp;
-	/* Detached starts only: return once the helper is forked, with its
+	/* Detached starts only: return once the helper is exec'd, with its
 	 * record's fds in sb (status_fd, progress_fd) for the task's shim. */
 	int defer;
 };
