@@ -16,10 +16,11 @@
 #             Python import workload (root)
 #     rss     resident memory of every process we add
 #     slurm   step overhead under a local Slurm cluster (root; takes
-#             /tmp/sbx-check.lock): 1, 2, 8 tasks on 1 and 3 nodes, and
-#             a plain step with the plugin as installed, and with the
-#             named sandboxes' companion beside it, vs no plugin
-#             (interleaved run by run)
+#             /tmp/sbx-check.lock): 1, 2, 8 tasks on 1 and 3 nodes, one
+#             task again without slurm.conf's TaskProlog, and a plain step
+#             with a SPANK plugin that does nothing, the plugin as
+#             installed, and with the named sandboxes' companion beside
+#             it, vs no plugin (interleaved run by run)
 #   (default: all of them)
 #
 # Environment: BUILD (default <repo>/build), BENCH_RUNS (default 30),
