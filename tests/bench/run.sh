@@ -475,6 +475,9 @@ no_taskprolog_rows() {
 		[ -n "$("$@" srun -N1 -n1 printenv SBX_TASKPROLOG_RAN 2>/dev/null)" ] && break
 		sleep 0.2
 	done
+	# The plain-step rounds that follow compare with the TaskProlog in.
+	[ -n "$("$@" srun -N1 -n1 printenv SBX_TASKPROLOG_RAN 2>/dev/null)" ] ||
+		echo "  (the TaskProlog did not come back: the rows below ran without it)"
 }
 
 slurm_section() {
